@@ -1,0 +1,32 @@
+# Two commands for readers:  `make book` (execute every chapter on CPU and render _build/html)
+# and `make test` (the whole test suite). Each sets up .venv by itself on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+# The CPU build of PyTorch; override (e.g. TORCH_SPEC=torch) on machines where another build is wanted.
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+
+.PHONY: setup book test student clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+student: setup
+	$(BIN)/python tools/make_student.py book student
+
+book: setup student
+	GENIR_BOOK_BUILD=1 $(BIN)/jupyter-book build . -W --keep-going
+	mkdir -p _build/html/student && cp student/*.ipynb _build/html/student/
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf _build student

@@ -1,0 +1,104 @@
+"""The checkpoints the book ships (``data/checkpoints``), each produced by a recipe and described in
+``manifest.json``: file, sha256, bytes, recipe, tier, config, steps, hardware, training time, evaluation.
+
+``load(name)`` checks the file's hash and rebuilds the model from its recipe; a missing or corrupt file
+raises ``CheckpointError`` saying how to get it. ``load_or_train(name)`` falls back to training the
+recipe (resumably) for readers without the file.
+"""
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from .recipes import get_recipe, run
+
+
+class CheckpointError(RuntimeError):
+    """A shipped checkpoint is missing, unknown or does not match its manifest."""
+
+
+def checkpoint_dir() -> Path:
+    """``$GENIR_CHECKPOINTS`` if set, else ``data/checkpoints`` of the repository holding this package."""
+    env = os.environ.get("GENIR_CHECKPOINTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+
+
+def manifest(directory=None) -> dict:
+    path = Path(directory or checkpoint_dir()) / "manifest.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load(name: str, device="cpu", directory=None) -> torch.nn.Module:
+    """The shipped model ``name`` in eval mode, after checking its sha256 against the manifest."""
+    directory = Path(directory or checkpoint_dir())
+    entries = manifest(directory)
+    if name not in entries:
+        raise CheckpointError(f"no checkpoint named {name!r} in {directory / 'manifest.json'}; "
+                              f"available: {sorted(entries) or 'none'}")
+    entry = entries[name]
+    path = directory / entry["file"]
+    if not path.exists():
+        raise CheckpointError(f"checkpoint file {path} is missing; restore it from the repository "
+                              f"(git checkout -- {entry['file']}) or train it with "
+                              f"`python -m genir_mini.recipes train {entry['recipe']} --tier {entry['tier']} --publish`"
+                              f", or call hub.load_or_train({name!r})")
+    digest = sha256(path)
+    if digest != entry["sha256"]:
+        raise CheckpointError(f"checkpoint file {path} is corrupt or out of date: sha256 {digest[:12]}… "
+                              f"but the manifest says {entry['sha256'][:12]}…; restore or retrain it")
+    state = torch.load(path, map_location=device, weights_only=True)
+    model = get_recipe(entry["recipe"]).build_model(entry["config"]["model"])
+    model.load_state_dict(state)
+    return model.to(device).eval().requires_grad_(False)
+
+
+def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu", progress=True,
+                  directory=None) -> torch.nn.Module:
+    """``load(name)``, or — if the file is missing or corrupt — train its recipe and return the result.
+
+    The fallback trains ``tier`` (default: the manifest's tier, else ``cpu``) in ``run_dir`` (default
+    ``runs/<name>-<tier>``), so an interrupted training resumes where it stopped.
+    """
+    try:
+        return load(name, device, directory)
+    except CheckpointError as err:
+        entry = manifest(directory).get(name, {})
+        recipe = entry.get("recipe", name)
+        tier = tier or entry.get("tier", "cpu")
+        print(f"{err}\n-> training recipe {recipe!r} at tier {tier!r} instead")
+        out = run(recipe, tier, run_dir or f"runs/{name}-{tier}", device, progress=progress, evaluate=False)
+        return out["model"].eval().requires_grad_(False)
+
+
+def publish(name: str, result: dict, directory=None) -> dict:
+    """Write ``result["model"]``'s weights to ``<directory>/<name>.pt`` and record it in the manifest."""
+    directory = Path(directory or checkpoint_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.pt"
+    state = {k: v.detach().cpu().contiguous() for k, v in result["model"].state_dict().items()}
+    torch.save(state, path)
+    entry = {
+        "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
+        "recipe": result["recipe"], "tier": result["tier"], "config": result["config"],
+        "steps": result["steps"], "hardware": result["hardware"], "train_seconds": result["train_seconds"],
+        "parameters": sum(p.numel() for p in result["model"].parameters()),
+        "evaluation": result["evaluation"], "created": time.strftime("%Y-%m-%d"),
+    }
+    entries = manifest(directory)
+    entries[name] = entry
+    (directory / "manifest.json").write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    return entry

@@ -1,0 +1,61 @@
+"""Circular blur via the FFT (chapter 1): ``A x = k ⊛ x`` with periodic boundaries."""
+
+import torch
+
+from .base import LinearOperator
+from .kernels import check_kernel
+
+
+def p2o(kernel: torch.Tensor, shape) -> torch.Tensor:
+    """Point-spread function -> optical transfer function ``(H, W)`` (complex).
+
+    Zero-pads the odd ``(h, w)`` kernel to ``shape``, rolls its centre to index ``(0, 0)`` and takes the
+    2-D FFT, so that ``ifft2(fft2(x) * p2o(k))`` is the circular *convolution* ``k ⊛ x`` (not the
+    correlation that ``F.conv2d`` computes).
+    """
+    h, w = kernel.shape
+    H, W = shape
+    if h > H or w > W:
+        raise ValueError(f"kernel of size {h}x{w} is larger than the image {H}x{W}")
+    padded = torch.zeros(H, W, dtype=kernel.dtype, device=kernel.device)
+    padded[:h, :w] = kernel
+    padded = torch.roll(padded, shifts=(-(h // 2), -(w // 2)), dims=(0, 1))
+    return torch.fft.fft2(padded)
+
+
+class Blur(LinearOperator):
+    """``A x = k ⊛ x`` (circular). ``Aᵀ`` convolves with the flipped kernel (conjugate OTF).
+
+    Prox (the Wiener-like filter of chapter 1):
+    ``x = F⁻¹[(conj(K) F(y) + rho F(z)) / (|K|² + rho)]``.
+    """
+
+    def __init__(self, kernel: torch.Tensor):
+        self.kernel = check_kernel(kernel)
+        self._otf_cache = {}
+
+    def otf(self, shape, like: torch.Tensor) -> torch.Tensor:
+        """The OTF for images of spatial ``shape``, on ``like``'s device and precision (cached)."""
+        key = (tuple(shape), str(like.device), like.dtype)
+        if key not in self._otf_cache:
+            self._otf_cache[key] = p2o(self.kernel.to(like.device, like.dtype), shape)
+        return self._otf_cache[key]
+
+    def _A(self, x):
+        K = self.otf(x.shape[-2:], x)
+        return torch.fft.ifft2(torch.fft.fft2(x) * K).real
+
+    def _At(self, y):
+        K = self.otf(y.shape[-2:], y)
+        return torch.fft.ifft2(torch.fft.fft2(y) * K.conj()).real
+
+    def _prox(self, z, y, rho):
+        K = self.otf(z.shape[-2:], z)
+        numerator = K.conj() * torch.fft.fft2(y) + rho * torch.fft.fft2(z)
+        return torch.fft.ifft2(numerator / (K.abs() ** 2 + rho)).real
+
+    def _init(self, y):
+        return y.clone()
+
+    def _describe(self):
+        return {"kernel": f"{self.kernel.shape[0]}x{self.kernel.shape[1]}"}

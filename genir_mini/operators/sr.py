@@ -1,0 +1,142 @@
+"""Super-resolution operators (chapter 1): blur + s-fold decimation, and block averaging.
+
+Two different "×s downsamplers" (do not mix them up):
+
+* ``SuperResolution(scale, kernel)``: ``y = (k ⊛ x)↓s``, keeping the upper-left pixel of each s×s
+  block (USRNet / DPIR / DiffPIR / Converse2D). Its prox is the closed form of Zhao et al. (2016).
+* ``BlockAverageSR(scale)``: ``y`` = the mean of each s×s block (OFTSR's ``sr_avp``). ``A Aᵀ = I/s²``
+  gives the prox ``x = z + up(y - A z) / (1 + s² rho)`` (``up`` = nearest-neighbour replication).
+"""
+
+import torch
+import torch.nn.functional as F
+
+from .base import LinearOperator
+from .blur import Blur, p2o
+from .kernels import bicubic_kernel
+
+
+def _check_scale(scale):
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    return scale
+
+
+def _check_divisible(shape, scale, name="x"):
+    H, W = shape[-2:]
+    if H % scale or W % scale:
+        raise ValueError(f"the height and width of {name} ({H}x{W}) must be divisible by scale={scale}")
+
+
+def zero_upsample(y: torch.Tensor, scale: int) -> torch.Tensor:
+    """``(N, C, h, w) -> (N, C, s·h, s·w)``, ``y`` at the upper-left pixel of each block, zeros elsewhere.
+
+    The adjoint of upper-left decimation ``x[..., ::s, ::s]``.
+    """
+    N, C, h, w = y.shape
+    out = y.new_zeros(N, C, h * scale, w * scale)
+    out[..., ::scale, ::scale] = y
+    return out
+
+
+def _block_mean(spectrum: torch.Tensor, scale: int) -> torch.Tensor:
+    """Average the s×s grid of ``(H/s, W/s)`` blocks of an ``(…, H, W)`` spectrum (aliasing of ↓s)."""
+    *lead, H, W = spectrum.shape
+    s = scale
+    blocks = spectrum.reshape(*lead, s, H // s, s, W // s)
+    return torch.complex(blocks.real.mean(dim=(-4, -2)), blocks.imag.mean(dim=(-4, -2)))
+
+
+def upsample_bicubic_aligned(y: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic ×s interpolation that puts LR pixel ``(i, j)`` at HR pixel ``(s·i, s·j)`` (circularly).
+
+    This is the grid of upper-left decimation, so it is the right initial guess for ``SuperResolution``
+    (a plain ``F.interpolate`` would be off by (s−1)/2 pixels).
+    """
+    N, C, h, w = y.shape
+    pad = 2
+    padded = F.pad(y, (pad, pad, pad, pad), mode="circular")
+    rows = torch.arange(h * scale, dtype=y.dtype, device=y.device) / scale + pad
+    cols = torch.arange(w * scale, dtype=y.dtype, device=y.device) / scale + pad
+    gy = 2 * rows / (h + 2 * pad - 1) - 1
+    gx = 2 * cols / (w + 2 * pad - 1) - 1
+    grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1).expand(N, -1, -1, -1)
+    return F.grid_sample(padded, grid, mode="bicubic", padding_mode="border", align_corners=True)
+
+
+class SuperResolution(LinearOperator):
+    """``A x = (k ⊛ x)↓s`` with circular blur and upper-left decimation.
+
+    ``kernel`` defaults to ``bicubic_kernel(scale)``; any odd kernel summing to 1 works
+    (``gaussian_kernel``, ``box_kernel``). Prox: Zhao et al. (2016), eq. (1.3) of the reference notes.
+    """
+
+    def __init__(self, scale: int = 4, kernel: torch.Tensor | None = None):
+        self.scale = _check_scale(scale)
+        self.blur = Blur(bicubic_kernel(scale) if kernel is None else kernel)
+
+    @property
+    def kernel(self):
+        return self.blur.kernel
+
+    def output_shape(self, shape):
+        *lead, H, W = shape
+        return (*lead, H // self.scale, W // self.scale)
+
+    def _A(self, x):
+        _check_divisible(x.shape, self.scale)
+        return self.blur._A(x)[..., :: self.scale, :: self.scale]
+
+    def _At(self, y):
+        return self.blur._At(zero_upsample(y, self.scale))
+
+    def _prox(self, z, y, rho):
+        s = self.scale
+        _check_divisible(z.shape, s, "z")
+        FB = self.blur.otf(z.shape[-2:], z)
+        FBC = FB.conj()
+        FR = FBC * torch.fft.fft2(zero_upsample(y, s)) + torch.fft.fft2(rho * z)
+        FBR = _block_mean(FB * FR, s)
+        invW = _block_mean((FB.abs() ** 2).to(FB.dtype), s)
+        correction = FBC * (FBR / (invW + rho)).repeat(1, 1, s, s)
+        return torch.fft.ifft2((FR - correction) / rho).real
+
+    def _init(self, y):
+        return upsample_bicubic_aligned(y, self.scale)
+
+    def _describe(self):
+        return {"scale": self.scale, "kernel": f"{self.kernel.shape[0]}x{self.kernel.shape[1]}"}
+
+
+class BlockAverageSR(LinearOperator):
+    """``A x`` = mean of each s×s block; ``Aᵀ y = up(y) / s²`` (nearest replication)."""
+
+    def __init__(self, scale: int = 4):
+        self.scale = _check_scale(scale)
+
+    def output_shape(self, shape):
+        *lead, H, W = shape
+        return (*lead, H // self.scale, W // self.scale)
+
+    def _A(self, x):
+        _check_divisible(x.shape, self.scale)
+        return F.avg_pool2d(x, self.scale)
+
+    def _up(self, y):
+        return F.interpolate(y, scale_factor=self.scale, mode="nearest")
+
+    def _At(self, y):
+        return self._up(y) / self.scale**2
+
+    def _prox(self, z, y, rho):
+        _check_divisible(z.shape, self.scale, "z")
+        return z + self._up(y - self._A(z)) / (1 + self.scale**2 * rho)
+
+    def _init(self, y):
+        return F.interpolate(y, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+    def _describe(self):
+        return {"scale": self.scale}
+
+
+__all__ = ["SuperResolution", "BlockAverageSR", "zero_upsample", "upsample_bicubic_aligned", "p2o"]

@@ -1,0 +1,179 @@
+"""Named, reproducible training runs with tiers ``smoke`` (seconds), ``cpu`` (a 2-core machine, well
+under an hour) and ``gpu`` (full scale, one GPU), and the command line that runs them::
+
+    python -m genir_mini.recipes list
+    python -m genir_mini.recipes train denoiser --tier cpu --run-dir runs/denoiser-cpu [--publish]
+
+A recipe builds its model from a config, draws its batches, defines its loss and evaluates the result;
+``run`` trains it with ``train.train`` (resuming from ``run_dir``) and ``--publish`` ships the EMA
+weights to ``data/checkpoints`` with a manifest entry (see ``hub``).
+"""
+
+import argparse
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from . import data
+from .nets import DRUNet
+from .train import TrainConfig, train
+
+TIERS = ("smoke", "cpu", "gpu")
+
+
+@dataclass
+class Recipe:
+    name: str
+    description: str
+    build_model: Callable[[dict], torch.nn.Module]  # config["model"] -> model
+    make_task: Callable[[dict], tuple]  # config -> (batch_fn, loss_fn)
+    evaluate: Callable[[torch.nn.Module, dict], dict]  # (model, config) -> figures
+    tiers: dict = field(default_factory=dict)
+
+    def config(self, tier: str) -> dict:
+        if tier not in self.tiers:
+            raise ValueError(f"unknown tier {tier!r} for recipe {self.name!r}; expected one of {list(self.tiers)}")
+        return copy.deepcopy(self.tiers[tier])
+
+
+# --------------------------------------------------------------------------------------------------
+# denoiser: the DRUNet-style Gaussian denoiser of chapter 2
+
+def _denoiser_task(config):
+    d = config["data"]
+    photos = data.training_photos()
+    n_leaves = round(d["batch"] * d["dead_leaves_fraction"])
+
+    def batch_fn(step, generator):
+        batch = data.random_patches(photos, d["batch"] - n_leaves, d["patch"], generator)
+        if n_leaves:
+            batch = torch.cat([batch, data.dead_leaves(n_leaves, d["patch"], generator)])
+        return batch
+
+    def loss_fn(model, clean, generator):
+        """L1 loss of D(x + σε, σ) against x, σ ~ U[0, σ_max] per patch (as DRUNet's training)."""
+        device = next(model.parameters()).device
+        sigma = torch.rand(clean.shape[0], generator=generator) * d["sigma_max"]
+        noise = torch.randn(clean.shape, generator=generator)
+        clean, sigma, noise = clean.to(device), sigma.to(device), noise.to(device)
+        noisy = clean + sigma.view(-1, 1, 1, 1) * noise
+        return F.l1_loss(model(noisy, sigma), clean)
+
+    return batch_fn, loss_fn
+
+
+def evaluate_denoiser(model, config, sigmas=(15, 25, 50), size=256, seed=0, classical=True) -> dict:
+    """PSNR (dB) on the held-out photographs at each σ (in /255), with fixed noise.
+
+    ``classical=True`` also scores scikit-image's TV, wavelet and NL-means denoisers on the same inputs.
+    """
+    from . import denoisers, metrics
+    from .operators import add_noise
+
+    clean = data.test_images(size)
+    methods = {"learned": denoisers.LearnedDenoiser(model)}
+    if classical:
+        methods.update(denoisers.classical_denoisers())
+    figures = {"images": list(data.HELD_OUT_IMAGES), "size": size}
+    for s in sigmas:
+        noisy = add_noise(clean, s / 255, seed=seed + s)
+        for name, denoiser in methods.items():
+            psnr = metrics.psnr(denoiser(noisy, s / 255), clean).mean().item()
+            figures[f"psnr_sigma{s}_{name}"] = round(psnr, 3)
+    return figures
+
+
+DENOISER = Recipe(
+    name="denoiser",
+    description="DRUNet-style colour Gaussian denoiser with a noise-level map, sigma in [0, 55]/255",
+    build_model=lambda m: DRUNet(**m),
+    make_task=_denoiser_task,
+    evaluate=evaluate_denoiser,
+    tiers={
+        "smoke": {"model": {"in_channels": 3, "channels": [8, 16], "blocks": 1},
+                  "data": {"batch": 4, "patch": 32, "sigma_max": 55 / 255, "dead_leaves_fraction": 0.25},
+                  "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"model": {"in_channels": 3, "channels": [32, 64, 128], "blocks": 2},
+                "data": {"batch": 24, "patch": 64, "sigma_max": 55 / 255, "dead_leaves_fraction": 0.25},
+                "train": {"steps": 5000, "lr": 5e-4, "warmup_steps": 100, "checkpoint_every": 250,
+                          "ema_decay": 0.995}},
+        "gpu": {"model": {"in_channels": 3, "channels": [32, 64, 128, 256], "blocks": 2},
+                "data": {"batch": 64, "patch": 96, "sigma_max": 55 / 255, "dead_leaves_fraction": 0.25},
+                "train": {"steps": 40000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 2000,
+                          "ema_decay": 0.999}},
+    },
+)
+
+RECIPES = {r.name: r for r in (DENOISER,)}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def hardware(device="cpu") -> str:
+    """A one-line description of the machine a run used."""
+    import os
+    import platform
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        where = torch.cuda.get_device_name(device)
+    else:
+        where = f"CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    return f"{where}, torch {torch.__version__}"
+
+
+def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progress: bool = True,
+        evaluate: bool = True) -> dict:
+    """Train recipe ``name`` at ``tier`` (resuming from ``run_dir``); return the model, EMA and figures."""
+    recipe = get_recipe(name)
+    config = recipe.config(tier)
+    torch.manual_seed(config["train"].get("seed", 0))
+    model = recipe.build_model(config["model"])
+    batch_fn, loss_fn = recipe.make_task(config)
+    result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
+                   progress=progress)
+    figures = recipe.evaluate(result.ema, config) if evaluate else {}
+    return {"recipe": name, "tier": tier, "config": config, "model": result.ema, "history": result.history,
+            "train_seconds": round(result.seconds, 1), "hardware": hardware(device), "evaluation": figures,
+            "steps": config["train"]["steps"]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m genir_mini.recipes", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the recipes and their tiers")
+    p = sub.add_parser("train", help="train a recipe (resumes from --run-dir)")
+    p.add_argument("recipe", choices=sorted(RECIPES))
+    p.add_argument("--tier", choices=TIERS, default="cpu")
+    p.add_argument("--run-dir", default=None, help="checkpoint folder (default runs/<recipe>-<tier>)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--publish", action="store_true", help="ship the EMA weights to data/checkpoints")
+    p.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for r in RECIPES.values():
+            print(f"{r.name:12s} tiers: {', '.join(r.tiers)} — {r.description}")
+        return
+    run_dir = args.run_dir or f"runs/{args.recipe}-{args.tier}"
+    t0 = time.perf_counter()
+    out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress)
+    print(f"trained {args.recipe} ({args.tier}) in {out['train_seconds']} s on {out['hardware']}")
+    print("evaluation:", out["evaluation"])
+    if args.publish:
+        from . import hub
+
+        entry = hub.publish(args.recipe, out)
+        print(f"published {entry['file']} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…)")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
