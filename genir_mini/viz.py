@@ -1,0 +1,199 @@
+"""Figures: image grids, comparisons with zoom insets and error maps, and the exploration helper.
+
+``explore(render, grid)`` shows an exploration two ways at once: pre-rendered over the small ``grid``
+of settings with JavaScript sliders (works in the static HTML book, no kernel needed), and — when a
+live kernel runs interactively — as an ipywidgets ``interact`` over the same settings.
+"""
+
+import base64
+import io
+import itertools
+import json
+import os
+import uuid
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .data import to_numpy
+
+
+def _as_numpy(img):
+    if isinstance(img, torch.Tensor):
+        arr = to_numpy(img)
+        return arr[..., 0] if arr.shape[-1] == 1 else arr
+    return np.asarray(img)
+
+
+def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray"):
+    """A row/grid of images (tensors ``(1, C, H, W)`` or ``(C, H, W)``, or arrays). Returns the figure."""
+    if isinstance(images, dict):
+        titles, images = list(images), list(images.values())
+    images = list(images)
+    n = len(images)
+    ncols = ncols or n
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, img in enumerate(images):
+        ax = axes.flat[i]
+        ax.imshow(_as_numpy(img), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_max=0.2):
+    """Side-by-side comparison: top row the images (PSNR/SSIM in the titles), optional zoom inset box,
+    bottom row the absolute error maps |estimate − reference| (averaged over channels).
+
+    ``estimates``: name -> ``(1, C, H, W)`` tensor; ``zoom`` = ``(top, left, size)`` in pixels.
+    """
+    from .metrics import psnr, ssim
+
+    names = ["reference"] + list(estimates)
+    imgs = [reference] + [estimates[n] for n in estimates]
+    nrows = 2 if error else 1
+    fig, axes = plt.subplots(nrows, len(imgs), figsize=(size * len(imgs), size * nrows), squeeze=False)
+    for j, (name, img) in enumerate(zip(names, imgs)):
+        ax = axes[0, j]
+        arr = _as_numpy(img)
+        ax.imshow(arr, cmap="gray", vmin=0, vmax=1)
+        title = name
+        if j > 0 and img.shape == reference.shape:
+            title += f"\n{psnr(img.clamp(0, 1), reference).item():.2f} dB / {ssim(img.clamp(0, 1), reference).item():.3f}"
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+        if zoom is not None and img.shape[-2:] == reference.shape[-2:]:
+            top, left, s = zoom
+            inset = ax.inset_axes([0.58, 0.0, 0.42, 0.42])
+            inset.imshow(arr[top : top + s, left : left + s], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            inset.set_xticks([]), inset.set_yticks([])
+            for spine in inset.spines.values():
+                spine.set_edgecolor("yellow")
+            ax.add_patch(plt.Rectangle((left, top), s, s, fill=False, edgecolor="yellow", linewidth=1))
+        if error:
+            ax = axes[1, j]
+            ax.axis("off")
+            if j > 0 and img.shape == reference.shape:
+                err = (img.clamp(0, 1) - reference).abs().mean(1)[0].cpu().numpy()
+                im = ax.imshow(err, cmap="magma", vmin=0, vmax=error_max)
+                ax.set_title("|error|", fontsize=8)
+    if error:
+        fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="absolute error")
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def _figure_png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _render_png(render, params):
+    out = render(**params)
+    if isinstance(out, torch.Tensor):
+        out = show_images([out])
+    return _figure_png(out)
+
+
+def static_explorer_html(render, grid: dict, label=None) -> str:
+    """HTML with one slider per parameter over pre-rendered PNGs of ``render(**params)``."""
+    names = list(grid)
+    values = [list(grid[n]) for n in names]
+    frames = {}
+    for idx in itertools.product(*[range(len(v)) for v in values]):
+        params = {n: v[i] for n, v, i in zip(names, values, idx)}
+        frames["_".join(map(str, idx))] = _render_png(render, params)
+    uid = "explore-" + uuid.uuid4().hex[:8]
+    sliders = "".join(
+        f'<div><label>{n} = <b id="{uid}-v{k}">{values[k][0]}</b></label><br>'
+        f'<input type="range" min="0" max="{len(values[k]) - 1}" value="0" step="1" id="{uid}-s{k}" '
+        f'style="width:320px"></div>'
+        for k, n in enumerate(names)
+    )
+    first = frames["_".join("0" for _ in names)]
+    script = f"""
+<script>(function() {{
+  const frames = {json.dumps(frames)};
+  const values = {json.dumps([[str(v) for v in vs] for vs in values])};
+  const n = {len(names)};
+  function update() {{
+    const idx = [];
+    for (let k = 0; k < n; k++) {{
+      const i = document.getElementById("{uid}-s" + k).value;
+      document.getElementById("{uid}-v" + k).textContent = values[k][i];
+      idx.push(i);
+    }}
+    document.getElementById("{uid}-img").src = "data:image/png;base64," + frames[idx.join("_")];
+  }}
+  for (let k = 0; k < n; k++) document.getElementById("{uid}-s" + k).addEventListener("input", update);
+}})();</script>"""
+    caption = f"<p><i>{label}</i></p>" if label else ""
+    return (f'<div id="{uid}" class="genir-explorer">{caption}{sliders}'
+            f'<img id="{uid}-img" src="data:image/png;base64,{first}" style="max-width:100%"></div>{script}')
+
+
+def _interactive() -> bool:
+    """True in a live, interactive kernel (not while the book or the tests execute notebooks)."""
+    if os.environ.get("GENIR_BOOK_BUILD"):
+        return False
+    try:
+        from IPython import get_ipython
+
+        return get_ipython() is not None and "IPKernelApp" in get_ipython().config
+    except ImportError:
+        return False
+
+
+def explore(render, grid: dict, label=None, live=None):
+    """Exploration of ``render(**params) -> Figure | image tensor`` over ``grid`` (name -> values).
+
+    Always displays the pre-rendered slider version (so it survives into the static book); with a
+    live interactive kernel (``live=None`` autodetects) also an ipywidgets ``interact`` over the grid.
+    """
+    from IPython.display import HTML, display
+
+    for name, vals in grid.items():
+        if len(list(vals)) == 0:
+            raise ValueError(f"grid[{name!r}] must list at least one value")
+    display(HTML(static_explorer_html(render, grid, label)))
+    if live or (live is None and _interactive()):
+        import ipywidgets as widgets
+
+        def show(**params):
+            fig = render(**params)
+            if isinstance(fig, torch.Tensor):
+                fig = show_images([fig])
+            display(fig)
+            plt.close(fig)
+
+        widgets.interact(show, **{n: widgets.SelectionSlider(options=list(v)) for n, v in grid.items()})
+
+
+def table(rows: list, digits: int = 2, caption: str | None = None):
+    """A list of dicts (one per row, same keys) as a Markdown table for display in a notebook.
+
+    Floats are printed with ``digits`` decimals; returns ``IPython.display.Markdown``.
+    """
+    from IPython.display import Markdown
+
+    if not rows:
+        raise ValueError("rows must be a non-empty list of dicts")
+    keys = list(rows[0])
+
+    def fmt(v):
+        if isinstance(v, torch.Tensor):
+            v = v.item()
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows]
+    text = "\n".join(lines)
+    return Markdown((f"**{caption}**\n\n" if caption else "") + text)
