@@ -3,21 +3,13 @@ notebooks, plus tests/notebook_utils.py (headless execution with injected parame
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "tests"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from notebook_utils import cell_errors, execute_notebook, inject_parameters  # noqa: E402
-from tools import make_student as ms  # noqa: E402
-from tools import strip_outputs  # noqa: E402
+from notebook_utils import cell_errors, execute_notebook, inject_parameters
+from tools import make_student as ms
+from tools import strip_outputs
 
 
 def code(source, *tags, outputs=None, count=None):

@@ -7,7 +7,8 @@ HQS / DPIR / DiffPIR in closed form (book, chapter 1, eq. "prox"):
     prox(z, y, rho) = argmin_x ||y - A x||^2 + rho * ||x - z||^2   <=>   (AᵀA + rho I) x = Aᵀy + rho z.
 
 Note the weights: the data term has weight 1 and ``rho`` multiplies ``||x - z||^2``. (deepinv's
-``prox_{gamma f}`` with ``f = ½||Ax - y||²`` is this with ``rho = 1 / (2 gamma)``.)
+``prox_{gamma f}`` with ``f = ½||Ax - y||²`` is this with ``rho = 1 / gamma``; its DiffPIR port calls it
+with ``gamma = 1 / (2 rho_t)``, i.e. twice DiffPIR's ``rho_t``.)
 """
 
 import torch

@@ -1,0 +1,193 @@
+"""Operators: adjointness, prox optimality, FFT blur = direct convolution, Zhao prox = iterative solve."""
+
+import pytest
+import scipy.ndimage
+import torch
+
+from genir_mini import operators as O
+
+torch.set_default_dtype(torch.float32)
+
+
+def all_operators():
+    return {
+        "identity": O.Identity(),
+        "blur-gaussian": O.Blur(O.gaussian_kernel(9, 2.0)),
+        "blur-motion": O.Blur(O.motion_kernel(15, 8.0, seed=3)),
+        "sr4-bicubic": O.SuperResolution(4),
+        "sr2-box": O.SuperResolution(2, O.box_kernel(3)),
+        "sr2-gaussian": O.SuperResolution(2, O.gaussian_kernel(7, 1.2)),
+        "block-average4": O.BlockAverageSR(4),
+        "inpaint-random": O.Inpainting(O.random_mask(32, 32, 0.5, seed=1)),
+        "inpaint-box": O.Inpainting(O.box_mask(32, 32, 12, seed=2)),
+    }
+
+
+OPERATORS = all_operators()
+
+
+def random_pair(op, generator, n=2, c=3, size=32):
+    x = torch.rand(n, c, size, size, generator=generator, dtype=torch.float64)
+    y = torch.rand(op.output_shape(x.shape), generator=generator, dtype=torch.float64)
+    return x, y
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_adjoint(name):
+    op = OPERATORS[name]
+    x, y = random_pair(op, torch.Generator().manual_seed(0))
+    lhs = (op.A(x) * y).sum()
+    rhs = (x * op.At(y)).sum()
+    assert abs(lhs - rhs) < 1e-10 * abs(lhs), f"{name}: <Ax,y>={lhs} but <x,Aty>={rhs}"
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+@pytest.mark.parametrize("rho", [1e-3, 0.5, 10.0])
+def test_prox_solves_normal_equations(name, rho):
+    op = OPERATORS[name]
+    g = torch.Generator().manual_seed(1)
+    z, y = random_pair(op, g)
+    x = op.prox(z, y, rho)
+    residual = op.At(op.A(x)) + rho * x - op.At(y) - rho * z
+    scale = (op.At(y) + rho * z).abs().max()
+    assert residual.abs().max() < 1e-10 * scale, f"{name}: normal-equation residual {residual.abs().max():.2e}"
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_prox_is_the_minimiser(name):
+    """The objective ||y - Ax||² + rho||x - z||² does not decrease in random directions."""
+    op = OPERATORS[name]
+    g = torch.Generator().manual_seed(2)
+    z, y = random_pair(op, g)
+    rho = 0.3
+
+    def objective(x):
+        return ((y - op.A(x)) ** 2).sum() + rho * ((x - z) ** 2).sum()
+
+    x = op.prox(z, y, rho)
+    f0 = objective(x)
+    for _ in range(5):
+        d = torch.randn(x.shape, generator=g, dtype=x.dtype) * 1e-3
+        assert objective(x + d) >= f0 - 1e-12
+
+
+def test_prox_per_image_rho():
+    op = OPERATORS["blur-gaussian"]
+    z, y = random_pair(op, torch.Generator().manual_seed(3))
+    rho = torch.tensor([0.1, 2.0], dtype=torch.float64)
+    batched = op.prox(z, y, rho)
+    for i in range(2):
+        single = op.prox(z[i : i + 1], y[i : i + 1], float(rho[i]))
+        assert torch.allclose(batched[i : i + 1], single, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", [O.gaussian_kernel(7, 1.5), O.motion_kernel(11, 6.0, seed=5)])
+def test_fft_blur_equals_direct_circular_convolution(kernel):
+    x = torch.rand(1, 1, 24, 20, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    ours = O.Blur(kernel).A(x)[0, 0].numpy()
+    direct = scipy.ndimage.convolve(x[0, 0].numpy(), kernel.double().numpy(), mode="wrap")
+    assert abs(ours - direct).max() < 1e-6
+
+
+def conjugate_gradient(apply, b, iters=500, tol=1e-13):
+    x = torch.zeros_like(b)
+    r = b - apply(x)
+    p = r.clone()
+    rs = (r * r).sum()
+    for _ in range(iters):
+        Ap = apply(p)
+        alpha = rs / (p * Ap).sum()
+        x = x + alpha * p
+        r = r - alpha * Ap
+        rs_new = (r * r).sum()
+        if rs_new.sqrt() < tol:
+            break
+        p = r + rs_new / rs * p
+        rs = rs_new
+    return x
+
+
+@pytest.mark.parametrize("scale,kernel", [(2, O.bicubic_kernel(2)), (4, O.bicubic_kernel(4)),
+                                          (3, O.gaussian_kernel(9, 1.6))])
+def test_zhao_sr_prox_equals_iterative_solve(scale, kernel):
+    op = O.SuperResolution(scale, kernel)
+    g = torch.Generator().manual_seed(6)
+    z = torch.rand(1, 3, 12 * scale, 12 * scale, generator=g, dtype=torch.float64)
+    y = torch.rand(1, 3, 12, 12, generator=g, dtype=torch.float64)
+    rho = 0.05
+    closed = op.prox(z, y, rho)
+    iterative = conjugate_gradient(lambda v: op.At(op.A(v)) + rho * v, op.At(y) + rho * z)
+    assert (closed - iterative).abs().max() < 1e-8
+
+
+def test_block_average_prox_matches_box_kernel_structure():
+    op = O.BlockAverageSR(2)
+    x = torch.rand(1, 1, 8, 8, dtype=torch.float64)
+    assert torch.allclose(op.A(x), x.unfold(2, 2, 2).unfold(3, 2, 2).mean((-1, -2)))
+    # A Aᵀ = I / s²
+    y = torch.rand(1, 1, 4, 4, dtype=torch.float64)
+    assert torch.allclose(op.A(op.At(y)), y / 4)
+
+
+def test_sr_init_is_aligned_with_decimation():
+    """A smooth image: bicubic-aligned init of y should be close to the original (no half-pixel shift)."""
+    t = torch.linspace(0, 2 * torch.pi, 65)[:-1]
+    x = (0.5 + 0.3 * torch.sin(t)[None, :] * torch.cos(2 * t)[:, None]).view(1, 1, 64, 64)
+    op = O.SuperResolution(4)
+    err_aligned = (op.init(op.A(x)) - x).abs().mean()
+    shifted = torch.nn.functional.interpolate(op.A(x), scale_factor=4, mode="bicubic")
+    assert err_aligned < 0.5 * (shifted - x).abs().mean()
+    assert err_aligned < 0.01
+
+
+def test_kernels_are_normalised_and_centred():
+    for k in (O.gaussian_kernel(11, 2.0), O.bicubic_kernel(4), O.box_kernel(5), O.motion_kernel(21, 12.0, seed=0)):
+        assert abs(k.sum() - 1) < 1e-5 and k.shape[0] % 2 == 1
+        r = torch.arange(k.shape[0]) - k.shape[0] // 2
+        centre = ((k.sum(1) * r).sum(), (k.sum(0) * r).sum())
+        assert abs(centre[0]) < 1.0 and abs(centre[1]) < 1.0
+
+
+def test_motion_kernel_is_seeded():
+    assert torch.equal(O.motion_kernel(15, 8.0, seed=1), O.motion_kernel(15, 8.0, seed=1))
+    assert not torch.equal(O.motion_kernel(15, 8.0, seed=1), O.motion_kernel(15, 8.0, seed=2))
+
+
+def test_add_noise_statistics_and_seed():
+    x = torch.zeros(1, 1, 200, 200)
+    y = O.add_noise(x, 0.1, seed=0)
+    assert abs(y.std() - 0.1) < 0.003 and abs(y.mean()) < 0.003
+    assert torch.equal(y, O.add_noise(x, 0.1, seed=0))
+
+
+def test_inpainting_prox_hard_replacement_limit():
+    mask = O.random_mask(16, 16, 0.5, seed=0)
+    op = O.Inpainting(mask)
+    z, y = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    x = op.prox(z, op.A(y), 1e-9)
+    assert torch.allclose(x * mask, y * mask, atol=1e-6)
+    assert torch.allclose(x * (1 - mask), z * (1 - mask), atol=1e-6)
+
+
+# ---- bad input ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: O.gaussian_kernel(8, 1.0), "odd"),
+    (lambda: O.gaussian_kernel(9, -1.0), "std"),
+    (lambda: O.Blur(torch.ones(4, 4) / 16), "odd"),
+    (lambda: O.Blur(torch.ones(3, 3)), "sum to 1"),
+    (lambda: O.SuperResolution(0), "scale"),
+    (lambda: O.SuperResolution(4).A(torch.rand(1, 3, 30, 32)), "divisible"),
+    (lambda: O.Blur(O.gaussian_kernel(5, 1.0)).A(torch.rand(3, 32, 32)), r"\(N, C, H, W\)"),
+    (lambda: O.Blur(O.gaussian_kernel(5, 1.0)).A([1, 2, 3]), "torch.Tensor"),
+    (lambda: O.Identity().prox(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4), -1.0), "rho"),
+    (lambda: O.Identity().prox(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 5, 4), 1.0), "y has shape"),
+    (lambda: O.Inpainting(torch.rand(1, 1, 4, 4)), "binary"),
+    (lambda: O.Inpainting(torch.ones(1, 1, 4, 4)).A(torch.rand(1, 1, 5, 5)), "mask"),
+    (lambda: O.random_mask(8, 8, 1.5), "missing"),
+    (lambda: O.add_noise(torch.rand(1, 1, 4, 4), 25), "image units"),
+    (lambda: O.motion_kernel(9, 20.0), "length"),
+])
+def test_bad_input_gives_clear_errors(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
