@@ -12,8 +12,8 @@ weights to ``data/checkpoints`` with a manifest entry (see ``hub``).
 import argparse
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

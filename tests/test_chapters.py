@@ -6,8 +6,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from notebook_utils import cell_errors, execute_notebook
+
 from tools.make_student import check_cells, make_student, stub_cells
 
 BOOK = Path(__file__).resolve().parents[1] / "book"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 from notebook_utils import cell_errors, execute_notebook, inject_parameters
+
 from tools import make_student as ms
 from tools import strip_outputs
 

@@ -16,7 +16,7 @@ def random_mask(height: int, width: int, missing: float = 0.5, generator: torch.
     return (torch.rand(1, 1, height, width, generator=generator) >= missing).float()
 
 
-def box_mask(height: int, width: int, box: int | tuple = None, top: int | None = None,
+def box_mask(height: int, width: int, box: int | tuple | None = None, top: int | None = None,
              left: int | None = None, generator: torch.Generator | None = None, seed: int | None = None):
     """``(1, 1, H, W)`` mask with a ``box`` hole (default half the image side), random position unless given.
 

@@ -53,7 +53,7 @@ def upsample_bicubic_aligned(y: torch.Tensor, scale: int) -> torch.Tensor:
     This is the grid of upper-left decimation, so it is the right initial guess for ``SuperResolution``
     (a plain ``F.interpolate`` would be off by (s−1)/2 pixels).
     """
-    N, C, h, w = y.shape
+    N, _, h, w = y.shape
     pad = 2
     padded = F.pad(y, (pad, pad, pad, pad), mode="circular")
     rows = torch.arange(h * scale, dtype=y.dtype, device=y.device) / scale + pad
