@@ -7,7 +7,7 @@ only ever used for evaluation and the chapters' experiments.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ HELD_OUT_IMAGES = ("china", "flower", "grace_hopper", "camera")
 TRAIN_IMAGES = tuple(name for name in PHOTOS if name not in HELD_OUT_IMAGES)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_array(name: str) -> np.ndarray:
     """The photograph as an ``(H, W, 3)`` uint8 array (gray images repeated over 3 channels)."""
     if name in ("china", "flower"):
