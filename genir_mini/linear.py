@@ -23,7 +23,7 @@ import torch
 
 from ._checks import check_image, check_positive
 from .operators import BlockAverageSR, Blur, Identity, Inpainting, LinearOperator, SuperResolution
-from .operators.sr import _block_mean
+from .operators import block_mean
 
 __all__ = [
     "inverse_filter", "least_squares", "tikhonov", "cg_solve", "wiener",
@@ -121,7 +121,7 @@ def least_squares(operator: LinearOperator, y: torch.Tensor, eps: float = 1e-12)
     if isinstance(operator, SuperResolution):
         s = operator.scale
         K = operator.blur.otf((y.shape[-2] * s, y.shape[-1] * s), y)
-        AAt = _block_mean((K.abs() ** 2).to(K.dtype), s).real  # eigenvalues of A Aᵀ on the LR grid
+        AAt = block_mean((K.abs() ** 2).to(K.dtype), s).real  # eigenvalues of A Aᵀ on the LR grid
         safe = AAt > eps * AAt.max()
         w = torch.fft.ifft2(torch.fft.fft2(y) * torch.where(safe, 1 / AAt.clamp_min(eps), 0.0)).real
         return operator.At(w)
@@ -309,7 +309,7 @@ def wiener(operator: LinearOperator, y: torch.Tensor, sigma: float, spectrum: to
     if isinstance(operator, SuperResolution):
         s = operator.scale
         K = operator.blur.otf(x0.shape[-2:], y)
-        ACAt = _block_mean((K.abs() ** 2 * P).to(K.dtype), s)
+        ACAt = block_mean((K.abs() ** 2 * P).to(K.dtype), s)
         w = torch.fft.fft2(y - operator.A(mu)) / (ACAt + sigma**2)
         correction = P * K.conj() * w.repeat(1, 1, s, s)  # C Aᵀ w: zero-upsampling tiles the spectrum
         return mu + torch.fft.ifft2(correction).real

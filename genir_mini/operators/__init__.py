@@ -5,10 +5,10 @@ from .blur import Blur, p2o
 from .inpaint import Inpainting, box_mask, random_mask
 from .kernels import bicubic_kernel, box_kernel, check_kernel, gaussian_kernel, motion_kernel
 from .noise import add_noise
-from .sr import BlockAverageSR, SuperResolution, upsample_bicubic_aligned, zero_upsample
+from .sr import BlockAverageSR, SuperResolution, block_mean, upsample_bicubic_aligned, zero_upsample
 
 __all__ = [
     "LinearOperator", "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
     "gaussian_kernel", "motion_kernel", "bicubic_kernel", "box_kernel", "check_kernel",
-    "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned",
+    "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned", "block_mean",
 ]

@@ -39,7 +39,7 @@ def zero_upsample(y: torch.Tensor, scale: int) -> torch.Tensor:
     return out
 
 
-def _block_mean(spectrum: torch.Tensor, scale: int) -> torch.Tensor:
+def block_mean(spectrum: torch.Tensor, scale: int) -> torch.Tensor:
     """Average the s×s grid of ``(H/s, W/s)`` blocks of an ``(…, H, W)`` spectrum (aliasing of ↓s)."""
     *lead, H, W = spectrum.shape
     s = scale
@@ -96,8 +96,8 @@ class SuperResolution(LinearOperator):
         FB = self.blur.otf(z.shape[-2:], z)
         FBC = FB.conj()
         FR = FBC * torch.fft.fft2(zero_upsample(y, s)) + torch.fft.fft2(rho * z)
-        FBR = _block_mean(FB * FR, s)
-        invW = _block_mean((FB.abs() ** 2).to(FB.dtype), s)
+        FBR = block_mean(FB * FR, s)
+        invW = block_mean((FB.abs() ** 2).to(FB.dtype), s)
         correction = FBC * (FBR / (invW + rho)).repeat(1, 1, s, s)
         return torch.fft.ifft2((FR - correction) / rho).real
 
@@ -139,4 +139,4 @@ class BlockAverageSR(LinearOperator):
         return {"scale": self.scale}
 
 
-__all__ = ["SuperResolution", "BlockAverageSR", "zero_upsample", "upsample_bicubic_aligned", "p2o"]
+__all__ = ["SuperResolution", "BlockAverageSR", "zero_upsample", "upsample_bicubic_aligned", "block_mean", "p2o"]
