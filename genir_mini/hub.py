@@ -71,7 +71,8 @@ def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu"
     """``load(name)``, or — if the file is missing or corrupt — train its recipe and return the result.
 
     The fallback trains ``tier`` (default: the manifest's tier, else ``cpu``) in ``run_dir`` (default
-    ``runs/<name>-<tier>``), so an interrupted training resumes where it stopped.
+    ``runs/<name>-<tier>`` at the repository root, wherever the caller runs), so an interrupted training
+    resumes where it stopped.
     """
     try:
         return load(name, device, directory)
@@ -80,7 +81,8 @@ def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu"
         recipe = entry.get("recipe", name)
         tier = tier or entry.get("tier", "cpu")
         print(f"{err}\n-> training recipe {recipe!r} at tier {tier!r} instead")
-        out = run(recipe, tier, run_dir or f"runs/{name}-{tier}", device, progress=progress, evaluate=False)
+        run_dir = run_dir or Path(__file__).resolve().parents[1] / "runs" / f"{name}-{tier}"
+        out = run(recipe, tier, run_dir, device, progress=progress, evaluate=False)
         return out["model"].eval().requires_grad_(False)
 
 

@@ -26,7 +26,9 @@ def dpir_schedule(sigma_n: float, n_iter: int = 8, lam: float = 0.23, sigma_max:
     """DPIR's denoiser levels and data weights: ``(sigmas, rhos)``, two ``(n_iter,)`` float64 tensors.
 
     ``sigmas`` are log-spaced from ``sigma_max`` to ``sigma_min`` (default ``sigma_n``, floored at
-    0.255/255); ``rhos = lam · max(sigma_n, 0.255/255)² / sigmas²``.
+    0.255/255); ``rhos = lam · max(sigma_n, 0.255/255)² / sigmas²``. With ``n_iter=1`` the single level
+    is ``sigma_min`` (DPIR's ``logspace`` would give ``sigma_max``): one step should denoise at the
+    measurement's own noise level.
     """
     check_positive(sigma_n, "sigma_n", allow_zero=True)
     check_positive(lam, "lam")

@@ -57,6 +57,7 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     names = ["reference"] + list(estimates)
     imgs = [reference] + [estimates[n] for n in estimates]
     nrows = 2 if error else 1
+    error_image = None
     fig, axes = plt.subplots(nrows, len(imgs), figsize=(size * len(imgs), size * nrows), squeeze=False)
     for j, (name, img) in enumerate(zip(names, imgs)):
         ax = axes[0, j]
@@ -80,37 +81,40 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
             ax.axis("off")
             if j > 0 and img.shape == reference.shape:
                 err = (img.clamp(0, 1) - reference).abs().mean(1)[0].cpu().numpy()
-                im = ax.imshow(err, cmap="magma", vmin=0, vmax=error_max)
+                error_image = ax.imshow(err, cmap="magma", vmin=0, vmax=error_max)
                 ax.set_title("|error|", fontsize=8)
-    if error:
-        fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="absolute error")
+    if error_image is not None:
+        fig.colorbar(error_image, ax=axes[1, :].tolist(), shrink=0.8, label="absolute error")
     else:
         fig.tight_layout()
     return fig
 
 
-def _figure_png(fig) -> str:
+def _figure_png(fig, dpi=72) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _render_png(render, params):
+def _render_png(render, params, dpi):
     out = render(**params)
     if isinstance(out, torch.Tensor):
         out = show_images([out])
-    return _figure_png(out)
+    return _figure_png(out, dpi)
 
 
-def static_explorer_html(render, grid: dict, label=None) -> str:
-    """HTML with one slider per parameter over pre-rendered PNGs of ``render(**params)``."""
+def static_explorer_html(render, grid: dict, label=None, dpi: int = 72) -> str:
+    """HTML with one slider per parameter over pre-rendered PNGs of ``render(**params)``.
+
+    Every setting of the grid is one embedded PNG: keep grids small (≲ 20 settings) and ``dpi`` low.
+    """
     names = list(grid)
     values = [list(grid[n]) for n in names]
     frames = {}
     for idx in itertools.product(*[range(len(v)) for v in values]):
         params = {n: v[i] for n, v, i in zip(names, values, idx)}
-        frames["_".join(map(str, idx))] = _render_png(render, params)
+        frames["_".join(map(str, idx))] = _render_png(render, params, dpi)
     uid = "explore-" + uuid.uuid4().hex[:8]
     sliders = "".join(
         f'<div><label>{n} = <b id="{uid}-v{k}">{values[k][0]}</b></label><br>'
@@ -152,7 +156,7 @@ def _interactive() -> bool:
         return False
 
 
-def explore(render, grid: dict, label=None, live=None):
+def explore(render, grid: dict, label=None, live=None, dpi: int = 72):
     """Exploration of ``render(**params) -> Figure | image tensor`` over ``grid`` (name -> values).
 
     Always displays the pre-rendered slider version (so it survives into the static book); with a
@@ -163,7 +167,7 @@ def explore(render, grid: dict, label=None, live=None):
     for name, vals in grid.items():
         if len(list(vals)) == 0:
             raise ValueError(f"grid[{name!r}] must list at least one value")
-    display(HTML(static_explorer_html(render, grid, label)))
+    display(HTML(static_explorer_html(render, grid, label, dpi)))
     if live or (live is None and _interactive()):
         import ipywidgets as widgets
 
