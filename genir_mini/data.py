@@ -95,6 +95,17 @@ def resize(x: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
 
 
+def resize_and_crop(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize ``(N, C, H, W)`` so its shorter side is ``size`` (antialiased), keep the centre square."""
+    if not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an integer >= 8 or None, got {size!r}")
+    H, W = x.shape[-2:]
+    scale = size / min(H, W)
+    x = resize(x, (max(size, round(H * scale)), max(size, round(W * scale))))
+    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
+    return x[..., top : top + size, left : left + size]
+
+
 def load_image(name: str, size: int | None = 256, gray: bool = False) -> torch.Tensor:
     """A shipped photograph as ``(1, C, size, size)`` in [0, 1] (``C`` = 3, or 1 with ``gray=True``).
 
@@ -105,14 +116,7 @@ def load_image(name: str, size: int | None = 256, gray: bool = False) -> torch.T
         raise ValueError(f"unknown image name {name!r}; expected one of {sorted(PHOTOS)}")
     x = to_tensor(_load_array(name))
     if size is not None:
-        if not isinstance(size, int) or size < 8:
-            raise ValueError(f"size must be an integer >= 8 or None, got {size!r}")
-        H, W = x.shape[-2:]
-        scale = size / min(H, W)
-        x = resize(x, (max(size, round(H * scale)), max(size, round(W * scale))))
-        H, W = x.shape[-2:]
-        top, left = (H - size) // 2, (W - size) // 2
-        x = x[..., top : top + size, left : left + size]
+        x = resize_and_crop(x, size)
     if gray:
         x = rgb_to_gray(x)
     return x.contiguous()
@@ -149,11 +153,7 @@ def load_image_folder(folder, size: int | None = None, extensions=(".png", ".jpg
         with Image.open(path) as im:
             x = to_tensor(np.asarray(im.convert("RGB")))
         if size is not None:
-            H, W = x.shape[-2:]
-            scale = size / min(H, W)
-            x = resize(x, (max(size, round(H * scale)), max(size, round(W * scale))))
-            top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-            x = x[..., top : top + size, left : left + size]
+            x = resize_and_crop(x, size)
         images.append(x.contiguous())
     return images
 
