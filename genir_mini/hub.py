@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .recipes import get_recipe, run
+from .recipes import default_run_dir, get_recipe, run
 
 
 class CheckpointError(RuntimeError):
@@ -81,18 +81,30 @@ def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu"
         recipe = entry.get("recipe", name)
         tier = tier or entry.get("tier", "cpu")
         print(f"{err}\n-> training recipe {recipe!r} at tier {tier!r} instead")
-        run_dir = run_dir or Path(__file__).resolve().parents[1] / "runs" / f"{name}-{tier}"
-        out = run(recipe, tier, run_dir, device, progress=progress, evaluate=False)
+        out = run(recipe, tier, run_dir or default_run_dir(name, tier), device, progress=progress, evaluate=False)
         return out["model"].eval().requires_grad_(False)
 
 
-def publish(name: str, result: dict, directory=None) -> dict:
-    """Write ``result["model"]``'s weights to ``<directory>/<name>.pt`` and record it in the manifest."""
+TIER_RANK = {"smoke": 0, "cpu": 1, "gpu": 2}
+
+
+def publish(name: str, result: dict, directory=None, force: bool = False) -> dict:
+    """Write ``result["model"]``'s weights to ``<directory>/<name>.pt`` and record it in the manifest.
+
+    Refuses to replace a shipped checkpoint of a higher tier (e.g. ``cpu`` by ``smoke``) unless ``force``.
+    Both files are written atomically.
+    """
     directory = Path(directory or checkpoint_dir())
     directory.mkdir(parents=True, exist_ok=True)
+    entries = manifest(directory)
+    shipped = entries.get(name, {}).get("tier")
+    if shipped and TIER_RANK[result["tier"]] < TIER_RANK[shipped] and not force:
+        raise CheckpointError(f"{directory / (name + '.pt')} holds a {shipped!r}-tier model; publishing a "
+                              f"{result['tier']!r}-tier one over it needs force=True (--force)")
     path = directory / f"{name}.pt"
     state = {k: v.detach().cpu().contiguous() for k, v in result["model"].state_dict().items()}
-    torch.save(state, path)
+    torch.save(state, path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
     entry = {
         "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
         "recipe": result["recipe"], "tier": result["tier"], "config": result["config"],
@@ -100,7 +112,8 @@ def publish(name: str, result: dict, directory=None) -> dict:
         "parameters": sum(p.numel() for p in result["model"].parameters()),
         "evaluation": result["evaluation"], "created": time.strftime("%Y-%m-%d"),
     }
-    entries = manifest(directory)
     entries[name] = entry
-    (directory / "manifest.json").write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    tmp = directory / "manifest.json.tmp"
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, directory / "manifest.json")
     return entry

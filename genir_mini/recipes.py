@@ -14,6 +14,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -130,13 +131,19 @@ def hardware(device="cpu") -> str:
     return f"{where}, torch {torch.__version__}"
 
 
+def default_run_dir(name: str, tier: str) -> Path:
+    """``runs/<name>-<tier>`` at the root of the repository holding this package (wherever the caller runs)."""
+    return Path(__file__).resolve().parents[1] / "runs" / f"{name}-{tier}"
+
+
 def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progress: bool = True,
         evaluate: bool = True) -> dict:
     """Train recipe ``name`` at ``tier`` (resuming from ``run_dir``); return the model, EMA and figures."""
     recipe = get_recipe(name)
     config = recipe.config(tier)
-    torch.manual_seed(config["train"].get("seed", 0))
-    model = recipe.build_model(config["model"])
+    with torch.random.fork_rng():  # seeded initialisation, without touching the caller's generator
+        torch.manual_seed(config["train"].get("seed", 0))
+        model = recipe.build_model(config["model"])
     batch_fn, loss_fn = recipe.make_task(config)
     result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
                    progress=progress)
@@ -153,16 +160,17 @@ def main(argv=None):
     p = sub.add_parser("train", help="train a recipe (resumes from --run-dir)")
     p.add_argument("recipe", choices=sorted(RECIPES))
     p.add_argument("--tier", choices=TIERS, default="cpu")
-    p.add_argument("--run-dir", default=None, help="checkpoint folder (default runs/<recipe>-<tier>)")
+    p.add_argument("--run-dir", default=None, help="checkpoint folder (default <repository>/runs/<recipe>-<tier>)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--publish", action="store_true", help="ship the EMA weights to data/checkpoints")
+    p.add_argument("--force", action="store_true", help="let --publish replace a checkpoint of a higher tier")
     p.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "list":
         for r in RECIPES.values():
             print(f"{r.name:12s} tiers: {', '.join(r.tiers)} — {r.description}")
         return
-    run_dir = args.run_dir or f"runs/{args.recipe}-{args.tier}"
+    run_dir = args.run_dir or default_run_dir(args.recipe, args.tier)
     t0 = time.perf_counter()
     out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress)
     print(f"trained {args.recipe} ({args.tier}) in {out['train_seconds']} s on {out['hardware']}")
@@ -170,7 +178,7 @@ def main(argv=None):
     if args.publish:
         from . import hub
 
-        entry = hub.publish(args.recipe, out)
+        entry = hub.publish(args.recipe, out, force=args.force)
         print(f"published {entry['file']} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…)")
     print(f"total {time.perf_counter() - t0:.1f} s")
 

@@ -2,8 +2,9 @@
 
 AdamW, an exponential moving average (EMA) of the weights, gradient clipping, optional bf16 autocast
 on GPU, a progress bar, and periodic checkpoints with *exact* resume: the batch and noise of step ``k``
-come from a generator seeded by ``(seed, k)``, so a run interrupted at any point and resumed from its
-last checkpoint ends with the same weights as an uninterrupted run.
+come from a generator seeded by ``(seed, k)``, and torch's global generator (dropout, random layers) is
+reseeded from ``(seed, k)`` too, so a run interrupted at any point and resumed from its last checkpoint
+ends with the same weights as an uninterrupted run.
 """
 
 import copy
@@ -35,10 +36,18 @@ class TrainConfig:
     def __post_init__(self):
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not isinstance(self.warmup_steps, int) or not 0 <= self.warmup_steps < self.steps:
+            raise ValueError(f"warmup_steps must be an integer in [0, steps), got {self.warmup_steps!r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be None or positive, got {self.grad_clip}")
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be an integer >= 1, got {self.checkpoint_every!r}")
 
 
 @dataclass
@@ -93,6 +102,8 @@ def train(model: torch.nn.Module, loss_fn, batch_fn, config: TrainConfig, run_di
     steps and at the end (written atomically), so an interruption — Ctrl-C, a Colab disconnect —
     loses at most the steps since the last one; calling ``train`` again with the same arguments resumes.
     """
+    if not isinstance(log_every, int) or log_every < 1:
+        raise ValueError(f"log_every must be an integer >= 1, got {log_every!r}")
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -100,9 +111,12 @@ def train(model: torch.nn.Module, loss_fn, batch_fn, config: TrainConfig, run_di
     ckpt_path = Path(run_dir) / CHECKPOINT_NAME if run_dir is not None else None
     if ckpt_path is not None and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if state["config"]["steps"] != config.steps or state["config"]["seed"] != config.seed:
-            raise ValueError(f"the checkpoint in {run_dir} was made with steps={state['config']['steps']}, "
-                             f"seed={state['config']['seed']}; use another run_dir for a different run")
+        changed = {k: (v, getattr(config, k)) for k, v in state["config"].items()
+                   if k != "checkpoint_every" and v != getattr(config, k)}
+        if changed:
+            detail = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
+            raise ValueError(f"the checkpoint in {run_dir} was made with another configuration ({detail}); "
+                             "use another run_dir for a different run")
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
@@ -120,36 +134,39 @@ def train(model: torch.nn.Module, loss_fn, batch_fn, config: TrainConfig, run_di
     bar = _progress_bar(config.steps, start, progress and start < config.steps)
     t0 = time.perf_counter()
     model.train()
-    try:
-        for step in range(start, config.steps):
-            generator = step_generator(config.seed, step)
-            batch = batch_fn(step, generator)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                loss = loss_fn(model, batch, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            with torch.no_grad():
-                decay = min(config.ema_decay, (1 + step) / (10 + step))  # short warm-up of the average
-                for p_ema, p in zip(ema.parameters(), model.parameters()):
-                    p_ema.lerp_(p, 1 - decay)
-                for b_ema, b in zip(ema.buffers(), model.buffers()):
-                    b_ema.copy_(b)
-            if step % log_every == 0 or step == config.steps - 1:
-                history.append((step, loss.item()))
+    # the per-step reseeding below must leave the caller's global generator alone
+    with torch.random.fork_rng():
+        try:
+            for step in range(start, config.steps):
+                generator = step_generator(config.seed, step)
+                torch.manual_seed(config.seed * 1_000_003 + step)  # dropout etc.: also a function of the step
+                batch = batch_fn(step, generator)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(config, step)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+                    loss = loss_fn(model, batch, generator)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                with torch.no_grad():
+                    decay = min(config.ema_decay, (1 + step) / (10 + step))  # short warm-up of the average
+                    for p_ema, p in zip(ema.parameters(), model.parameters()):
+                        p_ema.lerp_(p, 1 - decay)
+                    for b_ema, b in zip(ema.buffers(), model.buffers()):
+                        b_ema.copy_(b)
+                if step % log_every == 0 or step == config.steps - 1:
+                    history.append((step, loss.item()))
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
                 if bar is not None:
-                    bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
+                    bar.update(1)
+                if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
+                    save(step + 1)
+            save(config.steps)
+        finally:
             if bar is not None:
-                bar.update(1)
-            if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
-                save(step + 1)
-        save(config.steps)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
     model.eval()
     return TrainResult(model, ema, history, elapsed + time.perf_counter() - t0, start)

@@ -17,8 +17,7 @@ def test_smoke_tier_trains_publishes_and_loads(name, tmp_path):
     for key in ("sha256", "bytes", "recipe", "tier", "config", "steps", "hardware", "evaluation"):
         assert key in entry
     model = hub.load(name, directory=tmp_path / "ckpt")
-    for p, q in zip(model.parameters(), out["model"].parameters()):
-        assert torch.equal(p, q)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), out["model"].parameters(), strict=True))
 
 
 def test_cli_smoke(tmp_path, capsys, monkeypatch):
@@ -53,12 +52,22 @@ def test_missing_file_and_unknown_name(published):
         hub.load("no-such-model", directory=published)
 
 
-def test_load_or_train_falls_back_to_training(published, tmp_path, monkeypatch):
-    manifest = json.loads((published / "manifest.json").read_text())
+def test_load_or_train_falls_back_to_training_the_manifest_tier(published, tmp_path):
     (published / "denoiser.pt").unlink()
     model = hub.load_or_train("denoiser", run_dir=tmp_path / "fallback", directory=published, progress=False)
-    assert manifest["denoiser"]["tier"] == "smoke"
-    assert isinstance(model, torch.nn.Module) and (tmp_path / "fallback" / "checkpoint.pt").exists()
+    state = torch.load(tmp_path / "fallback" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == recipes.get_recipe("denoiser").tiers["smoke"]["train"]["steps"]
+    assert all(torch.equal(v, state["ema"][k]) for k, v in model.state_dict().items())
+
+
+def test_publish_refuses_to_replace_a_higher_tier(published, tmp_path):
+    manifest = json.loads((published / "manifest.json").read_text())
+    manifest["denoiser"]["tier"] = "cpu"
+    (published / "manifest.json").write_text(json.dumps(manifest))
+    out = recipes.run("denoiser", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False)
+    with pytest.raises(hub.CheckpointError, match="force"):
+        hub.publish("denoiser", out, directory=published)
+    assert hub.publish("denoiser", out, directory=published, force=True)["tier"] == "smoke"
 
 
 def test_shipped_manifest_matches_files():

@@ -28,9 +28,10 @@ def make_problem(interrupt_at=None):
     return batch_fn, loss_fn
 
 
-def fresh_model():
+def fresh_model(dropout=0.0):
     torch.manual_seed(1)
-    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 4))
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Dropout(dropout),
+                               torch.nn.Linear(8, 4))
 
 
 CONFIG = TrainConfig(steps=40, lr=1e-2, checkpoint_every=6, ema_decay=0.9, warmup_steps=3)
@@ -43,21 +44,32 @@ def test_loss_decreases():
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_resume_after_interrupt_gives_identical_weights(tmp_path):
+@pytest.mark.parametrize("dropout", [0.0, 0.3], ids=["plain", "dropout"])
+def test_resume_after_interrupt_gives_identical_weights(tmp_path, dropout):
     batch_fn, loss_fn = make_problem()
-    reference = train(fresh_model(), loss_fn, batch_fn, CONFIG, run_dir=tmp_path / "a", progress=False)
+    reference = train(fresh_model(dropout), loss_fn, batch_fn, CONFIG, run_dir=tmp_path / "a", progress=False)
 
     crashing_batch_fn, _ = make_problem(interrupt_at=23)
     with pytest.raises(Interrupt):
-        train(fresh_model(), loss_fn, crashing_batch_fn, CONFIG, run_dir=tmp_path / "b", progress=False)
-    resumed = train(fresh_model(), loss_fn, batch_fn, CONFIG, run_dir=tmp_path / "b", progress=False)
+        train(fresh_model(dropout), loss_fn, crashing_batch_fn, CONFIG, run_dir=tmp_path / "b", progress=False)
+    torch.rand(5)  # whatever the caller does with the global generator in between must not matter
+    resumed = train(fresh_model(dropout), loss_fn, batch_fn, CONFIG, run_dir=tmp_path / "b", progress=False)
 
     assert resumed.resumed_from == 18, "should resume from the last checkpoint before step 23"
-    for p, q in zip(reference.model.parameters(), resumed.model.parameters()):
-        assert torch.equal(p, q)
-    for p, q in zip(reference.ema.parameters(), resumed.ema.parameters()):
-        assert torch.equal(p, q)
+    params = list(zip(reference.model.parameters(), resumed.model.parameters(), strict=True))
+    params += list(zip(reference.ema.parameters(), resumed.ema.parameters(), strict=True))
+    assert all(torch.equal(p, q) for p, q in params)
     assert reference.history == resumed.history
+
+
+def test_training_leaves_the_global_generator_alone():
+    batch_fn, loss_fn = make_problem()
+    model = fresh_model(0.3)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train(model, loss_fn, batch_fn, TrainConfig(steps=3), progress=False)
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_finished_run_is_not_retrained(tmp_path):
@@ -70,13 +82,29 @@ def test_finished_run_is_not_retrained(tmp_path):
 def test_mismatched_checkpoint_is_refused(tmp_path):
     batch_fn, loss_fn = make_problem()
     train(fresh_model(), loss_fn, batch_fn, CONFIG, run_dir=tmp_path, progress=False)
-    other = TrainConfig(steps=50, lr=1e-2, checkpoint_every=6)
-    with pytest.raises(ValueError, match="another run_dir"):
-        train(fresh_model(), loss_fn, batch_fn, other, run_dir=tmp_path, progress=False)
+    for other in (TrainConfig(steps=50, lr=1e-2, checkpoint_every=6),
+                  TrainConfig(steps=40, lr=2e-2, checkpoint_every=6, ema_decay=0.9, warmup_steps=3),
+                  TrainConfig(steps=40, lr=1e-2, checkpoint_every=6, ema_decay=0.9, warmup_steps=3,
+                              weight_decay=0.1)):
+        with pytest.raises(ValueError, match="another run_dir"):
+            train(fresh_model(), loss_fn, batch_fn, other, run_dir=tmp_path, progress=False)
+    # how often to checkpoint may change between sessions
+    resumed = train(fresh_model(), loss_fn, batch_fn, TrainConfig(**{**vars(CONFIG), "checkpoint_every": 7}),
+                    run_dir=tmp_path, progress=False)
+    assert resumed.resumed_from == CONFIG.steps
 
 
-def test_bad_config():
-    with pytest.raises(ValueError, match="steps"):
-        TrainConfig(steps=0)
-    with pytest.raises(ValueError, match="ema_decay"):
-        TrainConfig(steps=1, ema_decay=1.5)
+@pytest.mark.parametrize("kwargs,match", [
+    ({"steps": 0}, "steps"), ({"ema_decay": 1.5}, "ema_decay"), ({"lr": -1.0}, "lr"),
+    ({"grad_clip": -1.0}, "grad_clip"), ({"weight_decay": -0.1}, "weight_decay"),
+    ({"warmup_steps": 10}, "warmup_steps"), ({"checkpoint_every": 2.5}, "checkpoint_every"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**{"steps": 10, **kwargs})
+
+
+def test_bad_log_every():
+    batch_fn, loss_fn = make_problem()
+    with pytest.raises(ValueError, match="log_every"):
+        train(fresh_model(), loss_fn, batch_fn, TrainConfig(steps=2), progress=False, log_every=0)
