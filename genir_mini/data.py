@@ -79,7 +79,16 @@ def to_tensor(array: np.ndarray) -> torch.Tensor:
         arr = arr[..., None]
     if arr.ndim != 3:
         raise ValueError(f"array must have shape (H, W) or (H, W, C), got {arr.shape}")
-    scale = 255.0 if arr.dtype == np.uint8 else 1.0
+    if arr.dtype == np.uint16:
+        scale = 65535.0
+    elif arr.dtype == np.uint8:
+        scale = 255.0
+    elif np.issubdtype(arr.dtype, np.floating) and arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"a float array must have values in [0, 1], got [{arr.min():.3g}, {arr.max():.3g}]")
+    elif np.issubdtype(arr.dtype, np.floating):
+        scale = 1.0
+    else:
+        raise TypeError(f"array must be uint8, uint16 or float in [0, 1], got {arr.dtype}")
     return torch.from_numpy(arr.astype(np.float32) / scale).permute(2, 0, 1)[None].contiguous()
 
 
@@ -98,7 +107,7 @@ def resize(x: torch.Tensor, size) -> torch.Tensor:
 def resize_and_crop(x: torch.Tensor, size: int) -> torch.Tensor:
     """Resize ``(N, C, H, W)`` so its shorter side is ``size`` (antialiased), keep the centre square."""
     if not isinstance(size, int) or size < 8:
-        raise ValueError(f"size must be an integer >= 8 or None, got {size!r}")
+        raise ValueError(f"size must be an integer >= 8, got {size!r}")
     H, W = x.shape[-2:]
     scale = size / min(H, W)
     x = resize(x, (max(size, round(H * scale)), max(size, round(W * scale))))
@@ -174,6 +183,8 @@ def random_patches(images, n: int, size: int, generator: torch.Generator, augmen
     """
     if not images:
         raise ValueError("images must be a non-empty list of (1, C, H, W) tensors")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
     out = []
     for _ in range(n):
         img = images[int(torch.randint(len(images), (), generator=generator))]

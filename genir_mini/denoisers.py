@@ -19,7 +19,12 @@ class ClassicalDenoiser:
 
     def __call__(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         check_image(x, "x")
-        check_positive(float(sigma), "sigma", allow_zero=True)
+        if isinstance(sigma, torch.Tensor) and sigma.numel() != 1:
+            raise ValueError(f"sigma must be one number for a classical denoiser, got shape {tuple(sigma.shape)}")
+        sigma = float(sigma)
+        check_positive(sigma, "sigma", allow_zero=True)
+        if sigma > 1:
+            raise ValueError(f"sigma must be in image units (25/255 for 'sigma 25'), got {sigma}")
         if sigma == 0:
             return x.clone()
         out = []
@@ -89,8 +94,10 @@ class LearnedDenoiser:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, sigma) -> torch.Tensor:
         check_image(x, "x")
-        device = next(self.net.parameters()).device
-        return self.net(x.to(device), sigma).to(x.device)
+        weight = next(self.net.parameters())
+        if isinstance(sigma, torch.Tensor):
+            sigma = sigma.to(weight.device, weight.dtype)
+        return self.net(x.to(weight.device, weight.dtype), sigma).to(x.device, x.dtype)
 
     def __repr__(self):
         return f"LearnedDenoiser({type(self.net).__name__})"

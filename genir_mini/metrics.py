@@ -18,10 +18,18 @@ import torch.nn.functional as F
 from ._checks import check_image, check_same_shape
 
 
-def _check_pair(x, ref):
+def _check_pair(x, ref, data_range=None):
+    """Shapes always; with ``data_range``, also that ``ref`` lies in ``[0, data_range]``."""
     check_image(x, "x")
     check_image(ref, "ref")
     check_same_shape(x, ref, "x", "ref")
+    if data_range is None:
+        return
+    if not data_range > 0:
+        raise ValueError(f"data_range must be positive, got {data_range}")
+    if ref.min() < -1e-6 or ref.max() > data_range + 1e-6:
+        raise ValueError(f"ref must have values in [0, data_range={data_range}], got range "
+                         f"[{ref.min().item():.3g}, {ref.max().item():.3g}] (images in [0, 255]: divide by 255)")
 
 
 def mse(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -31,7 +39,11 @@ def mse(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 
 def psnr(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Peak signal-to-noise ratio in dB per image, ``(N,)``: ``10 log10(range² / MSE)``."""
+    """Peak signal-to-noise ratio in dB per image, ``(N,)``: ``10 log10(range² / MSE)``.
+
+    Identical images give 200 dB (the MSE is floored at 1e-20) where scikit-image gives ``inf``.
+    """
+    _check_pair(x, ref, data_range)
     err = mse(x, ref)
     return 10 * torch.log10(data_range**2 / err.clamp_min(1e-20))
 
@@ -45,7 +57,7 @@ def _gaussian_window(sigma=1.5, truncate=3.5, dtype=torch.float64):
 
 def ssim(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
     """Structural similarity per image, ``(N,)`` (Gaussian window σ = 1.5, 11×11, border cropped)."""
-    _check_pair(x, ref)
+    _check_pair(x, ref, data_range)
     g = _gaussian_window()
     size = g.numel()
     if min(x.shape[-2:]) < size:

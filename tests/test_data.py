@@ -35,7 +35,14 @@ def test_random_patches_seeded_and_augmented():
     photos = [data.load_image("astronaut", 64)]
     a = data.random_patches(photos, 8, 16, torch.Generator().manual_seed(0))
     b = data.random_patches(photos, 8, 16, torch.Generator().manual_seed(0))
-    assert a.shape == (8, 3, 16, 16) and torch.equal(a, b)
+    c = data.random_patches(photos, 8, 16, torch.Generator().manual_seed(1))
+    assert a.shape == (8, 3, 16, 16) and torch.equal(a, b) and not torch.equal(a, c)
+    # with a single 16x16 "photo" every crop is the whole image: only augmentation can vary it
+    tile = [torch.arange(3 * 16 * 16.0).view(1, 3, 16, 16)]
+    crops = data.random_patches(tile, 32, 16, torch.Generator().manual_seed(0))
+    assert len({tuple(p.flatten().tolist()) for p in crops}) > 4
+    plain = data.random_patches(tile, 4, 16, torch.Generator().manual_seed(0), augment=False)
+    assert all(torch.equal(p, tile[0][0]) for p in plain)
 
 
 def test_dihedral_group():
@@ -69,5 +76,10 @@ def test_bad_input():
         data.load_image("china", 3)
     with pytest.raises(ValueError, match="does not exist"):
         data.load_image_folder("no/such/folder")
+    with pytest.raises(ValueError, match="n must"):
+        data.random_patches([torch.rand(1, 3, 8, 8)], 0, 4, torch.Generator())
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        data.to_tensor(np.full((4, 4), 200.0))
+    assert data.to_tensor(np.full((4, 4), 65535, dtype=np.uint16)).max() == 1
     with pytest.raises(ValueError, match="larger than"):
         data.random_patches([torch.rand(1, 3, 8, 8)], 1, 16, torch.Generator())

@@ -48,3 +48,12 @@ def test_bad_input():
         metrics.ssim(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))
     with pytest.raises(TypeError, match="torch.Tensor"):
         metrics.psnr(np.zeros((1, 1, 8, 8)), torch.rand(1, 1, 8, 8))
+
+
+def test_range_and_data_range_errors():
+    ref = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="divide by 255"):
+        metrics.psnr(ref * 255, ref * 255 + 1)
+    with pytest.raises(ValueError, match="data_range"):
+        metrics.psnr(ref, ref, data_range=0)
+    assert metrics.psnr(ref * 255, (ref * 255 + 1).clamp(0, 255), data_range=255).item() > 40

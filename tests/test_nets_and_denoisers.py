@@ -37,3 +37,18 @@ def test_classical_denoisers_reduce_noise(name):
     d = denoisers.classical_denoisers()[name]
     assert (metrics.psnr(d(y, 25 / 255), x) - metrics.psnr(y, x)).item() > 3
     assert torch.equal(d(y, 0.0), y)
+
+
+@pytest.mark.parametrize("sigma", [25.0, float("nan"), -0.1])
+def test_noise_levels_must_be_in_image_units(sigma):
+    net = DRUNet(channels=(8, 16), blocks=1)
+    with pytest.raises(ValueError, match="sigma"):
+        net(torch.rand(1, 3, 16, 16), sigma)
+    with pytest.raises(ValueError, match="sigma"):
+        denoisers.TVDenoiser()(torch.rand(1, 3, 16, 16), sigma)
+
+
+def test_learned_denoiser_accepts_float64():
+    d = denoisers.LearnedDenoiser(DRUNet(channels=(8, 16), blocks=1))
+    out = d(torch.rand(1, 3, 16, 16, dtype=torch.float64), torch.tensor([0.1]))
+    assert out.dtype == torch.float64 and out.shape == (1, 3, 16, 16)

@@ -191,3 +191,22 @@ def test_inpainting_prox_hard_replacement_limit():
 def test_bad_input_gives_clear_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: O.Blur(torch.full((3, 3), float("nan"))), "NaN"),
+    (lambda: O.Identity().A(torch.full((1, 1, 4, 4), float("nan"))), "NaN"),
+    (lambda: O.box_mask(64, 64, 16, top=60, left=0), "does not fit"),
+    (lambda: O.box_mask(64, 64, 16, top=-8, left=0), "does not fit"),
+    (lambda: O.Inpainting(torch.ones(1, 3, 8, 8)).A(torch.rand(1, 1, 8, 8)), "channel count"),
+    (lambda: O.Inpainting(torch.ones(2, 1, 8, 8)).A(torch.rand(3, 1, 8, 8)), "batch size"),
+    (lambda: O.add_noise(torch.rand(1, 1, 4, 4), torch.tensor([0.1, 0.2])), "one number"),
+])
+def test_more_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_box_mask_has_the_requested_area():
+    for size, box in ((64, 64), (64, 60), (64, 32), (50, 17)):
+        assert (O.box_mask(size, size, box, seed=0) == 0).sum() == box * box

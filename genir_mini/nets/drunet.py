@@ -21,8 +21,8 @@ def noise_level_map(x: torch.Tensor, sigma) -> torch.Tensor:
         sigma = sigma.expand(x.shape[0])
     if sigma.shape != (x.shape[0],):
         raise ValueError(f"sigma must be a number or a ({x.shape[0]},) tensor, got shape {tuple(sigma.shape)}")
-    if (sigma < 0).any():
-        raise ValueError("sigma must be non-negative")
+    if not torch.isfinite(sigma).all() or (sigma < 0).any() or (sigma > 1).any():
+        raise ValueError(f"sigma must be in [0, 1] image units (25/255 for 'sigma 25'), got {sigma.tolist()}")
     return sigma.view(-1, 1, 1, 1).expand(-1, 1, *x.shape[-2:])
 
 

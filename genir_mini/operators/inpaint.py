@@ -28,10 +28,14 @@ def box_mask(height: int, width: int, box: int | tuple | None = None, top: int |
     if generator is None:
         generator = torch.Generator().manual_seed(0 if seed is None else seed)
     mh, mw = height // 16, width // 16
+    if height - 2 * mh < bh or width - 2 * mw < bw:  # no room for the margin: place anywhere inside
+        mh = mw = 0
     if top is None:
-        top = int(torch.randint(mh, max(mh + 1, height - mh - bh + 1), (), generator=generator))
+        top = int(torch.randint(mh, height - mh - bh + 1, (), generator=generator))
     if left is None:
-        left = int(torch.randint(mw, max(mw + 1, width - mw - bw + 1), (), generator=generator))
+        left = int(torch.randint(mw, width - mw - bw + 1, (), generator=generator))
+    if not (0 <= top <= height - bh and 0 <= left <= width - bw):
+        raise ValueError(f"a {bh}x{bw} box at top={top}, left={left} does not fit in a {height}x{width} image")
     mask = torch.ones(1, 1, height, width)
     mask[..., top : top + bh, left : left + bw] = 0
     return mask
@@ -56,6 +60,10 @@ class Inpainting(LinearOperator):
         if x.shape[-2:] != self.mask.shape[-2:]:
             raise ValueError(f"image of size {tuple(x.shape[-2:])} does not match the mask's "
                              f"{tuple(self.mask.shape[-2:])}")
+        for dim, what in ((0, "batch size"), (1, "channel count")):
+            if self.mask.shape[dim] not in (1, x.shape[dim]):
+                raise ValueError(f"the mask's {what} ({self.mask.shape[dim]}) must be 1 or the image's "
+                                 f"({x.shape[dim]})")
         return self.mask.to(x.device, x.dtype)
 
     def _A(self, x):

@@ -26,6 +26,8 @@ def check_kernel(kernel, name="kernel"):
     if h % 2 == 0 or w % 2 == 0:
         raise ValueError(f"{name} must have odd height and width (it needs a centre pixel), got {h}x{w}")
     kernel = kernel.to(torch.float32)
+    if not torch.isfinite(kernel).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
     if abs(kernel.sum().item() - 1) > 1e-3:
         raise ValueError(f"{name} must sum to 1 (a blur preserves brightness), got {kernel.sum().item():.4f}")
     return kernel
