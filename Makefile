@@ -2,7 +2,8 @@
 # and `make test` (the whole test suite). Each sets up .venv by itself on first use.
 PYTHON ?= python3
 VENV   ?= .venv
-# The CPU build of PyTorch; override (e.g. TORCH_SPEC=torch) on machines where another build is wanted.
+# PyTorch: the project's build machines hold a local CPU wheel of 2.13.0; elsewhere pip takes the platform's
+# default build of that version. Override (e.g. TORCH_SPEC=torch, or a CUDA/CPU index) where another is wanted.
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 

@@ -6,6 +6,7 @@ live kernel runs interactively — as an ipywidgets ``interact`` over the same s
 """
 
 import base64
+import html
 import io
 import itertools
 import json
@@ -54,6 +55,10 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     """
     from .metrics import psnr, ssim
 
+    for name, img in {"reference": reference, **estimates}.items():
+        if not isinstance(img, torch.Tensor) or img.ndim != 4 or img.shape[0] != 1:
+            raise ValueError(f"compare shows one image per column: {name!r} must be a (1, C, H, W) tensor, "
+                             f"got {getattr(img, 'shape', type(img).__name__)}")
     names = ["reference"] + list(estimates)
     imgs = [reference] + [estimates[n] for n in estimates]
     nrows = 2 if error else 1
@@ -117,7 +122,7 @@ def static_explorer_html(render, grid: dict, label=None, dpi: int = 72) -> str:
         frames["_".join(map(str, idx))] = _render_png(render, params, dpi)
     uid = "explore-" + uuid.uuid4().hex[:8]
     sliders = "".join(
-        f'<div><label>{n} = <b id="{uid}-v{k}">{values[k][0]}</b></label><br>'
+        f'<div><label>{html.escape(str(n))} = <b id="{uid}-v{k}">{html.escape(str(values[k][0]))}</b></label><br>'
         f'<input type="range" min="0" max="{len(values[k]) - 1}" value="0" step="1" id="{uid}-s{k}" '
         f'style="width:320px"></div>'
         for k, n in enumerate(names)
@@ -139,7 +144,7 @@ def static_explorer_html(render, grid: dict, label=None, dpi: int = 72) -> str:
   }}
   for (let k = 0; k < n; k++) document.getElementById("{uid}-s" + k).addEventListener("input", update);
 }})();</script>"""
-    caption = f"<p><i>{label}</i></p>" if label else ""
+    caption = f"<p><i>{html.escape(label)}</i></p>" if label else ""
     return (f'<div id="{uid}" class="genir-explorer">{caption}{sliders}'
             f'<img id="{uid}-img" src="data:image/png;base64,{first}" style="max-width:100%"></div>{script}')
 
@@ -164,8 +169,9 @@ def explore(render, grid: dict, label=None, live=None, dpi: int = 72):
     """
     from IPython.display import HTML, display
 
+    grid = {name: list(vals) for name, vals in grid.items()}
     for name, vals in grid.items():
-        if len(list(vals)) == 0:
+        if not vals:
             raise ValueError(f"grid[{name!r}] must list at least one value")
     display(HTML(static_explorer_html(render, grid, label, dpi)))
     if live or (live is None and _interactive()):

@@ -61,6 +61,7 @@ def bicubic_kernel(scale: int) -> torch.Tensor:
 
     Bicubic downsampling by ``s`` filters with Keys' cubic stretched by ``s`` and then decimates;
     with the upper-left decimation of ``SuperResolution`` this kernel is centred on the kept pixel.
+    (MATLAB's ``imresize`` samples at block centres instead, an offset of (s−1)/2 pixels for even s.)
     """
     if not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
