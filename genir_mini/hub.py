@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .recipes import default_run_dir, get_recipe, run
+from .recipes import TIERS, default_run_dir, get_recipe, run
 
 
 class CheckpointError(RuntimeError):
@@ -85,9 +85,6 @@ def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu"
         return out["model"].eval().requires_grad_(False)
 
 
-TIER_RANK = {"smoke": 0, "cpu": 1, "gpu": 2}
-
-
 def publish(name: str, result: dict, directory=None, force: bool = False) -> dict:
     """Write ``result["model"]``'s weights to ``<directory>/<name>.pt`` and record it in the manifest.
 
@@ -98,7 +95,7 @@ def publish(name: str, result: dict, directory=None, force: bool = False) -> dic
     directory.mkdir(parents=True, exist_ok=True)
     entries = manifest(directory)
     shipped = entries.get(name, {}).get("tier")
-    if shipped and TIER_RANK[result["tier"]] < TIER_RANK[shipped] and not force:
+    if shipped and TIERS.index(result["tier"]) < TIERS.index(shipped) and not force:  # smoke < cpu < gpu
         raise CheckpointError(f"{directory / (name + '.pt')} holds a {shipped!r}-tier model; publishing a "
                               f"{result['tier']!r}-tier one over it needs force=True (--force)")
     path = directory / f"{name}.pt"
