@@ -74,6 +74,32 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return lr
 
 
+def train_step(model, ema, optimizer, loss_fn, batch_fn, config: TrainConfig, step: int, use_bf16: bool):
+    """One optimisation step ``step`` (batch, loss, clipped AdamW update, EMA update); returns the loss.
+
+    Everything random in it — the batch, the loss's noise, dropout — is a function of ``(config.seed, step)``.
+    """
+    generator = step_generator(config.seed, step)
+    torch.manual_seed(config.seed * 1_000_003 + step)  # dropout and other users of the global generator
+    batch = batch_fn(step, generator)
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(config, step)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+        loss = loss_fn(model, batch, generator)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    with torch.no_grad():
+        decay = min(config.ema_decay, (1 + step) / (10 + step))  # short warm-up of the average
+        for p_ema, p in zip(ema.parameters(), model.parameters()):
+            p_ema.lerp_(p, 1 - decay)
+        for b_ema, b in zip(ema.buffers(), model.buffers()):
+            b_ema.copy_(b)
+    return loss.detach()
+
+
 def _progress_bar(total, initial, enabled):
     if not enabled:
         return None
@@ -134,28 +160,11 @@ def train(model: torch.nn.Module, loss_fn, batch_fn, config: TrainConfig, run_di
     bar = _progress_bar(config.steps, start, progress and start < config.steps)
     t0 = time.perf_counter()
     model.train()
-    # the per-step reseeding below must leave the caller's global generator alone
+    # the per-step reseeding in train_step must leave the caller's global generator alone
     with torch.random.fork_rng():
         try:
             for step in range(start, config.steps):
-                generator = step_generator(config.seed, step)
-                torch.manual_seed(config.seed * 1_000_003 + step)  # dropout etc.: also a function of the step
-                batch = batch_fn(step, generator)
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(config, step)
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                    loss = loss_fn(model, batch, generator)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                with torch.no_grad():
-                    decay = min(config.ema_decay, (1 + step) / (10 + step))  # short warm-up of the average
-                    for p_ema, p in zip(ema.parameters(), model.parameters()):
-                        p_ema.lerp_(p, 1 - decay)
-                    for b_ema, b in zip(ema.buffers(), model.buffers()):
-                        b_ema.copy_(b)
+                loss = train_step(model, ema, optimizer, loss_fn, batch_fn, config, step, use_bf16)
                 if step % log_every == 0 or step == config.steps - 1:
                     history.append((step, loss.item()))
                     if bar is not None:
