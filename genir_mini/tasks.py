@@ -142,9 +142,9 @@ def closed_form(y: torch.Tensor, task: Task) -> torch.Tensor:
 
     ``x̂ = argmin ||y − A x||² + ρ ||x − m||²`` = ``task.operator.prox(m, y, ρ)``, the MAP estimate under a
     white Gaussian prior centred on ``m``, the mean of the observed values of ``y`` (per image and channel);
-    ``ρ`` (per image) follows the discrepancy principle (``discrepancy_rho``). For super-resolution, where
-    this prior leaves an aliased zero-filled image, the baseline is bicubic interpolation
-    (``task.operator.init(y)``).
+    ``ρ`` (per image) follows the discrepancy principle (``discrepancy_rho``). For super-resolution the
+    baseline is the usual reference, bicubic interpolation (``task.operator.init(y)``); the white-prior
+    Tikhonov solution there is an interpolation with the blur kernel and scores about the same (chapter 1).
     """
     check_image(y, "y")
     op = task.operator
