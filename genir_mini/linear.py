@@ -109,7 +109,9 @@ def least_squares(operator: LinearOperator, y: torch.Tensor, eps: float = 1e-12)
     ``A``; it is also ``lim_{rho→0} operator.prox(0, y, rho)``. ``A Aᵀ`` is diagonal for every operator of
     the book: ``|K|²`` in the Fourier domain (``Blur``), the block mean of ``|K|²`` on the low-resolution
     Fourier grid (``SuperResolution``), ``I / s²`` (``BlockAverageSR``), the mask (``Inpainting``), ``I``
-    (``Identity``); eigenvalues ``<= eps`` (relative to the largest) are treated as 0.
+    (``Identity``). Numerically zero eigenvalues are treated as 0: for ``SuperResolution`` those
+    ``<= eps`` times the largest, for ``Blur`` (via :func:`inverse_filter`) the frequencies with
+    ``|K| <= eps`` (``|K| <= 1``, so eigenvalues ``|K|² <= eps²``).
 
     ``y``: a measurement of ``operator``; returns an image ``(N, C, H, W)``.
     """
