@@ -22,8 +22,7 @@ import math
 import torch
 
 from ._checks import check_image, check_positive
-from .operators import BlockAverageSR, Blur, Identity, Inpainting, LinearOperator, SuperResolution
-from .operators import block_mean
+from .operators import BlockAverageSR, Blur, Identity, Inpainting, LinearOperator, SuperResolution, block_mean
 
 __all__ = [
     "inverse_filter", "least_squares", "tikhonov", "cg_solve", "wiener",
