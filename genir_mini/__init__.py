@@ -15,7 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("operators", "data", "metrics", "nets", "train", "recipes", "hub", "viz", "pnp",
-               "denoisers", "linear", "tasks")
+               "denoisers", "linear", "tasks", "diffusion", "flows", "distances")
 
 
 def __getattr__(name):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data
-from .nets import DRUNet
+from .nets import DRUNet, DigitClassifier, UNet
 from .train import TrainConfig, train
 
 TIERS = ("smoke", "cpu", "gpu")
@@ -109,7 +109,180 @@ DENOISER = Recipe(
     },
 )
 
-RECIPES = {r.name: r for r in (DENOISER,)}
+# --------------------------------------------------------------------------------------------------
+# digit-classifier: the feature network of the distribution distances (chapter 3)
+
+def _classifier_task(config):
+    images, labels = data.digits("train")
+    d = config["data"]
+
+    def batch_fn(step, generator):
+        idx = torch.randint(len(images), (d["batch"],), generator=generator)
+        shift = torch.randint(-2, 3, (2,), generator=generator).tolist()  # small translations
+        return torch.roll(images[idx], shifts=shift, dims=(-2, -1)), labels[idx]
+
+    def loss_fn(model, batch, generator):
+        device = next(model.parameters()).device
+        x, y = batch
+        return F.cross_entropy(model(x.to(device)), y.to(device))
+
+    return batch_fn, loss_fn
+
+
+@torch.no_grad()
+def evaluate_classifier(model, config) -> dict:
+    images, labels = data.digits("test")
+    accuracy = (model(images).argmax(1) == labels).float().mean().item()
+    return {"test_accuracy": round(accuracy, 4), "test_digits": len(labels)}
+
+
+CLASSIFIER = Recipe(
+    name="digit-classifier",
+    description="LeNet-style digit classifier; its features define 'FD/KD in LeNet features'",
+    build_model=lambda m: DigitClassifier(**m),
+    make_task=_classifier_task,
+    evaluate=evaluate_classifier,
+    tiers={
+        "smoke": {"model": {}, "data": {"batch": 16},
+                  "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"model": {}, "data": {"batch": 128},
+                "train": {"steps": 1500, "lr": 2e-3, "weight_decay": 1e-4, "checkpoint_every": 500,
+                          "ema_decay": 0.99}},
+        "gpu": {"model": {}, "data": {"batch": 256},
+                "train": {"steps": 3000, "lr": 2e-3, "weight_decay": 1e-4, "checkpoint_every": 1000,
+                          "ema_decay": 0.99}},
+    },
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# generative models: DDPM and flow matching on digits (chapters 3–4) and on photograph patches (chapter 5)
+
+def _generative_task(config):
+    """Batches of training digits (no augmentation: a flipped 2 is not a digit) or photograph patches,
+    and the DDPM ε-loss or the flow-matching loss."""
+    from . import diffusion, flows
+
+    d = config["data"]
+    if d["source"] == "digits":
+        images, _ = data.digits("train", d.get("folder"))
+
+        def batch_fn(step, generator):
+            return images[torch.randint(len(images), (d["batch"],), generator=generator)]
+    else:
+        photos = data.training_photos()
+
+        def batch_fn(step, generator):
+            return data.random_patches(photos, d["batch"], d["patch"], generator)
+
+    if config["objective"] == "ddpm":
+        schedule = diffusion.get_schedule(config["schedule"])
+
+        def loss_fn(model, batch, generator):
+            return diffusion.eps_loss(model, batch, schedule, generator)
+    else:
+        def loss_fn(model, batch, generator):
+            return flows.fm_loss(model, batch, generator, config.get("time_sampler", "uniform"))
+
+    return batch_fn, loss_fn
+
+
+def evaluate_generator(model, config) -> dict:
+    """Sample quality: FD/KD in LeNet features against the test digits at each NFE of ``config["eval"]``
+    (with the real-vs-real floor for the same sample count); for photograph models, the PSNR of the
+    model used as a Gaussian denoiser on the held-out photographs."""
+    from . import diffusion, distances, flows, metrics
+    from .operators import add_noise
+
+    e = config["eval"]
+    figures = {}
+    if config["data"]["source"] == "digits":
+        reference, _ = data.digits("test")
+        figures["floor"] = _rounded(distances.real_floor(e["samples"]))
+        for nfe in e["nfe"]:
+            t0 = time.perf_counter()
+            if config["objective"] == "ddpm":
+                schedule = diffusion.get_schedule(config["schedule"])
+                samples = diffusion.generate(model, schedule, e["samples"], (1, 28, 28), steps=nfe,
+                                             eta=e.get("eta", 0.0))
+                key = f"{'ddim' if e.get('eta', 0.0) == 0 else 'ddpm'}_nfe{nfe}"
+            else:
+                samples = flows.generate(model, e["samples"], (1, 28, 28), steps=nfe)
+                key = f"euler_nfe{nfe}"
+            figures[key] = _rounded(distances.digit_distances(samples, reference))
+            figures[key]["seconds"] = round(time.perf_counter() - t0, 1)
+    else:
+        schedule = diffusion.get_schedule(config["schedule"])
+        denoiser = diffusion.DiffusionDenoiser(model, schedule)
+        clean = data.test_images(e["size"])
+        for s in e["sigmas"]:
+            noisy = add_noise(clean, s / 255, seed=s)
+            figures[f"denoise_psnr_sigma{s}"] = round(metrics.psnr(denoiser(noisy, s / 255), clean).mean().item(), 3)
+    return figures
+
+
+def _rounded(d: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def _digit_tiers(objective):
+    base = {"objective": objective, "schedule": "linear"} if objective == "ddpm" else {"objective": objective}
+    nfe = [100, 20, 10] if objective == "ddpm" else [100, 20, 10, 4, 1]
+    return {
+        "smoke": {**base, "model": {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16},
+                  "data": {"source": "digits", "batch": 8}, "eval": {"samples": 16, "nfe": [2]},
+                  "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {**base, "model": {"in_channels": 1, "channels": [32, 64, 64], "blocks": 1},
+                "data": {"source": "digits", "batch": 64}, "eval": {"samples": 500, "nfe": nfe},
+                "train": {"steps": 5000, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250,
+                          "ema_decay": 0.999}},
+        "gpu": {**base, "model": {"in_channels": 1, "channels": [64, 128, 128], "blocks": 2},
+                "data": {"source": "digits", "batch": 256}, "eval": {"samples": 1000, "nfe": nfe},
+                "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 1000,
+                          "ema_decay": 0.9995}},
+    }
+
+
+DDPM_DIGITS = Recipe(
+    name="ddpm-digits",
+    description="DDPM (ε-prediction, linear schedule, T = 1000) on 28×28 handwritten digits",
+    build_model=lambda m: UNet(**m), make_task=_generative_task, evaluate=evaluate_generator,
+    tiers=_digit_tiers("ddpm"),
+)
+
+FM_DIGITS = Recipe(
+    name="fm-digits",
+    description="flow matching / rectified flow (noise at t = 0, data at t = 1) on 28×28 handwritten digits",
+    build_model=lambda m: UNet(**m), make_task=_generative_task, evaluate=evaluate_generator,
+    tiers=_digit_tiers("fm"),
+)
+
+DDPM_PHOTOS = Recipe(
+    name="ddpm-photos",
+    description="fully convolutional DDPM on 32×32 colour patches of the training photographs (chapter 5's prior)",
+    build_model=lambda m: UNet(**m), make_task=_generative_task, evaluate=evaluate_generator,
+    tiers={
+        "smoke": {"objective": "ddpm", "schedule": "linear",
+                  "model": {"in_channels": 3, "channels": [8, 16], "blocks": 1, "time_dim": 16},
+                  "data": {"source": "photos", "batch": 4, "patch": 16},
+                  "eval": {"size": 32, "sigmas": [25]},
+                  "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"objective": "ddpm", "schedule": "linear",
+                "model": {"in_channels": 3, "channels": [32, 64, 128], "blocks": 1},
+                "data": {"source": "photos", "batch": 32, "patch": 32},
+                "eval": {"size": 256, "sigmas": [15, 25, 50]},
+                "train": {"steps": 6000, "lr": 5e-4, "warmup_steps": 200, "checkpoint_every": 250,
+                          "ema_decay": 0.999}},
+        "gpu": {"objective": "ddpm", "schedule": "linear",
+                "model": {"in_channels": 3, "channels": [64, 128, 256], "blocks": 2},
+                "data": {"source": "photos", "batch": 64, "patch": 64},
+                "eval": {"size": 256, "sigmas": [15, 25, 50]},
+                "train": {"steps": 40000, "lr": 2e-4, "warmup_steps": 1000, "checkpoint_every": 2000,
+                          "ema_decay": 0.9995}},
+    },
+)
+
+RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, DDPM_PHOTOS)}
 
 
 def get_recipe(name: str) -> Recipe:
