@@ -199,16 +199,10 @@ def evaluate_generator(model, config) -> dict:
     if config["data"]["source"] == "digits":
         reference, _ = data.digits("test")
         figures["floor"] = _rounded(distances.real_floor(e["samples"]))
-        for nfe in e["nfe"]:
+        for sampler, nfe in e["samplers"]:
             t0 = time.perf_counter()
-            if config["objective"] == "ddpm":
-                schedule = diffusion.get_schedule(config["schedule"])
-                samples = diffusion.generate(model, schedule, e["samples"], (1, 28, 28), steps=nfe,
-                                             eta=e.get("eta", 0.0))
-                key = f"{'ddim' if e.get('eta', 0.0) == 0 else 'ddpm'}_nfe{nfe}"
-            else:
-                samples = flows.generate(model, e["samples"], (1, 28, 28), steps=nfe)
-                key = f"euler_nfe{nfe}"
+            samples = sample_digits(model, config, sampler, nfe, e["samples"])
+            key = f"{sampler}_nfe{nfe}"
             figures[key] = _rounded(distances.digit_distances(samples, reference))
             figures[key]["seconds"] = round(time.perf_counter() - t0, 1)
     else:
@@ -221,23 +215,40 @@ def evaluate_generator(model, config) -> dict:
     return figures
 
 
+def sample_digits(model, config, sampler: str, nfe: int, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` digits from a generative recipe's model with ``sampler`` at ``nfe`` network evaluations:
+    ``ddpm`` (ancestral, β̃) or ``ddim`` (η = 0) for DDPM models, ``euler`` or ``heun`` for flow models."""
+    from . import diffusion, flows
+
+    shape = (config["model"]["in_channels"], 28, 28)
+    if config["objective"] == "ddpm":
+        schedule = diffusion.get_schedule(config["schedule"])
+        eta = {"ddpm": 1.0, "ddim": 0.0}[sampler]  # η = 1 is ancestral sampling with β̃
+        return diffusion.generate(model, schedule, n, shape, steps=nfe, eta=eta, seed=seed)
+    if sampler == "heun" and nfe % 2:
+        raise ValueError(f"Heun uses 2 evaluations per step: nfe must be even, got {nfe}")
+    steps = nfe // 2 if sampler == "heun" else nfe
+    return flows.generate(model, n, shape, steps=steps, method=sampler, seed=seed)
+
+
 def _rounded(d: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
 
 
 def _digit_tiers(objective):
     base = {"objective": objective, "schedule": "linear"} if objective == "ddpm" else {"objective": objective}
-    nfe = [100, 20, 10] if objective == "ddpm" else [100, 20, 10, 4, 1]
+    samplers = ([["ddpm", 1000], ["ddpm", 100], ["ddim", 100], ["ddim", 20], ["ddim", 10]] if objective == "ddpm"
+                else [["euler", 100], ["euler", 20], ["euler", 10], ["euler", 4], ["euler", 1], ["heun", 20]])
     return {
         "smoke": {**base, "model": {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16},
-                  "data": {"source": "digits", "batch": 8}, "eval": {"samples": 16, "nfe": [2]},
+                  "data": {"source": "digits", "batch": 8}, "eval": {"samples": 16, "samplers": [samplers[-1][:1] + [2]]},
                   "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
         "cpu": {**base, "model": {"in_channels": 1, "channels": [32, 64, 64], "blocks": 1},
-                "data": {"source": "digits", "batch": 64}, "eval": {"samples": 500, "nfe": nfe},
+                "data": {"source": "digits", "batch": 64}, "eval": {"samples": 500, "samplers": samplers},
                 "train": {"steps": 5000, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250,
                           "ema_decay": 0.999}},
         "gpu": {**base, "model": {"in_channels": 1, "channels": [64, 128, 128], "blocks": 2},
-                "data": {"source": "digits", "batch": 256}, "eval": {"samples": 1000, "nfe": nfe},
+                "data": {"source": "digits", "batch": 256}, "eval": {"samples": 1000, "samplers": samplers},
                 "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 1000,
                           "ema_decay": 0.9995}},
     }

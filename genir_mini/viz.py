@@ -27,6 +27,24 @@ def _as_numpy(img):
     return np.asarray(img)
 
 
+def tile(images: torch.Tensor, ncols: int = 8, pad: int = 1, value: float = 1.0) -> torch.Tensor:
+    """Tile ``(N, C, H, W)`` images into one ``(1, C, H', W')`` grid image, ``ncols`` per row, ``pad`` pixels of
+    ``value`` between them (a torchvision-free ``make_grid``)."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be an (N, C, H, W) tensor, got {getattr(images, 'shape', type(images))}")
+    if not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    n, c, h, w = images.shape
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    out = images.new_full((1, c, nrows * (h + pad) + pad, ncols * (w + pad) + pad), value)
+    for i in range(n):
+        r, q = divmod(i, ncols)
+        top, left = pad + r * (h + pad), pad + q * (w + pad)
+        out[0, :, top: top + h, left: left + w] = images[i]
+    return out
+
+
 def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray"):
     """A row/grid of images (tensors ``(1, C, H, W)`` or ``(C, H, W)``, or arrays). Returns the figure."""
     if isinstance(images, dict):

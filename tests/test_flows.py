@@ -87,3 +87,24 @@ def test_bad_input():
         flows.sample_times(4, sampler="beta")
     with pytest.raises(ValueError, match="x1 must have values in"):
         flows.fm_loss(torch.nn.Conv2d(1, 1, 1), torch.full((2, 1, 4, 4), 255.0))
+
+
+def test_gaussian_mixture_velocity_matches_the_single_gaussian_oracle_and_samples():
+    from genir_mini.toy2d import GaussianMixture
+
+    single = GaussianMixture([[0.3, -0.5]], 0.2)
+    oracle = GaussianData([0.3, -0.5], [0.2, 0.2])
+    x, t = torch.randn(64, 2, generator=torch.Generator().manual_seed(7)), torch.rand(64)
+    assert torch.allclose(single.velocity(x, t), oracle.velocity(x.view(64, 1, 1, 2), t).view(64, 2), atol=1e-5)
+    ring = GaussianMixture.ring(8, radius=2.0, std=0.15)
+    x0 = torch.randn(4000, 2, generator=torch.Generator().manual_seed(8))
+    out = flows.heun_sample(ring.velocity, x0, 100)
+    labels = ring.posterior_weights(out, torch.ones(4000)).argmax(1)
+    counts = labels.bincount(minlength=8).float() / 4000
+    assert torch.allclose(counts, torch.full((8,), 1 / 8), atol=0.03)  # every mode, equal mass
+    spread = (out - ring.means[labels].float()).norm(dim=1).pow(2).mean().div(2).sqrt()
+    assert abs(spread.item() - 0.15) < 0.02  # and the right width
+    with pytest.raises(ValueError, match="weights"):
+        GaussianMixture([[0.0, 0.0], [1.0, 1.0]], 0.1, weights=[0.2, 0.2])
+    with pytest.raises(ValueError, match="x must have shape"):
+        ring.velocity(torch.zeros(3, 3), torch.zeros(3))

@@ -21,6 +21,11 @@ import torch.nn.functional as F
 
 from .._checks import check_image
 
+# Subnormal floats (|x| < 1e-38) arise in these small networks for some inputs and make x86 CPUs 10–20×
+# slower (measured: a 20-step DDIM sample took 33 s instead of 1.9 s). Flushing them to zero changes no
+# visible result; the setting is process-wide and a no-op where unsupported.
+torch.set_flush_denormal(True)
+
 
 def time_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
     """Sinusoidal features ``(N, dim)`` of times ``t`` ``(N,)`` in [0, 1] (scaled by 1000 as in DDPM)."""
