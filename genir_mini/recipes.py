@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data
+from ._checks import check_choice
 from .nets import DRUNet, DigitClassifier, UNet
 from .train import TrainConfig, train
 
@@ -201,7 +202,7 @@ def evaluate_generator(model, config) -> dict:
         figures["floor"] = _rounded(distances.real_floor(e["samples"]))
         for sampler, nfe in e["samplers"]:
             t0 = time.perf_counter()
-            samples = sample_digits(model, config, sampler, nfe, e["samples"])
+            samples = sample_images(model, config, sampler, nfe, e["samples"], device=_device(model))
             key = f"{sampler}_nfe{nfe}"
             figures[key] = _rounded(distances.digit_distances(samples, reference))
             figures[key]["seconds"] = round(time.perf_counter() - t0, 1)
@@ -210,25 +211,33 @@ def evaluate_generator(model, config) -> dict:
         denoiser = diffusion.DiffusionDenoiser(model, schedule)
         clean = data.test_images(e["size"])
         for s in e["sigmas"]:
-            noisy = add_noise(clean, s / 255, seed=s)
-            figures[f"denoise_psnr_sigma{s}"] = round(metrics.psnr(denoiser(noisy, s / 255), clean).mean().item(), 3)
+            noisy = add_noise(clean, s / 255, seed=s).to(_device(model))
+            psnr = metrics.psnr(denoiser(noisy, s / 255).cpu(), clean).mean().item()
+            figures[f"denoise_psnr_sigma{s}"] = round(psnr, 3)
     return figures
 
 
-def sample_digits(model, config, sampler: str, nfe: int, n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` digits from a generative recipe's model with ``sampler`` at ``nfe`` network evaluations:
-    ``ddpm`` (ancestral, β̃) or ``ddim`` (η = 0) for DDPM models, ``euler`` or ``heun`` for flow models."""
+def sample_images(model, config, sampler: str, nfe: int, n: int, seed: int = 0, device="cpu") -> torch.Tensor:
+    """``n`` images (digits, or patches of the photograph recipes) in [0, 1] from a generative recipe's model
+    with ``sampler`` at ``nfe`` network evaluations: ``ddpm`` (ancestral, β̃) or ``ddim`` (η = 0) for DDPM
+    models, ``euler`` or ``heun`` for flow models."""
     from . import diffusion, flows
 
-    shape = (config["model"]["in_channels"], 28, 28)
+    size = 28 if config["data"]["source"] == "digits" else config["data"]["patch"]
+    shape = (config["model"]["in_channels"], size, size)
     if config["objective"] == "ddpm":
         schedule = diffusion.get_schedule(config["schedule"])
-        eta = {"ddpm": 1.0, "ddim": 0.0}[sampler]  # η = 1 is ancestral sampling with β̃
-        return diffusion.generate(model, schedule, n, shape, steps=nfe, eta=eta, seed=seed)
+        eta = {"ddpm": 1.0, "ddim": 0.0}[check_choice(sampler, "sampler", ("ddpm", "ddim"))]  # η = 1: ancestral, β̃
+        return diffusion.generate(model, schedule, n, shape, steps=nfe, eta=eta, seed=seed, device=device)
+    check_choice(sampler, "sampler", ("euler", "heun"))
     if sampler == "heun" and nfe % 2:
         raise ValueError(f"Heun uses 2 evaluations per step: nfe must be even, got {nfe}")
     steps = nfe // 2 if sampler == "heun" else nfe
-    return flows.generate(model, n, shape, steps=steps, method=sampler, seed=seed)
+    return flows.generate(model, n, shape, steps=steps, method=sampler, seed=seed, device=device)
+
+
+def _device(model):
+    return next(model.parameters()).device
 
 
 def _rounded(d: dict) -> dict:
@@ -321,10 +330,18 @@ def default_run_dir(name: str, tier: str) -> Path:
 
 
 def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progress: bool = True,
-        evaluate: bool = True) -> dict:
-    """Train recipe ``name`` at ``tier`` (resuming from ``run_dir``); return the model, EMA and figures."""
+        evaluate: bool = True, data_dir=None) -> dict:
+    """Train recipe ``name`` at ``tier`` (resuming from ``run_dir``); return the model, EMA and figures.
+
+    ``data_dir`` replaces the offline training data of the digit recipes by a folder of MNIST-format idx
+    files (the full MNIST or Fashion-MNIST of the GPU notebooks).
+    """
     recipe = get_recipe(name)
     config = recipe.config(tier)
+    if data_dir is not None:
+        if config.get("data", {}).get("source") != "digits":
+            raise ValueError(f"data_dir applies to the digit recipes only, not to {name!r}")
+        config["data"]["folder"] = str(data_dir)
     with torch.random.fork_rng():  # seeded initialisation, without touching the caller's generator
         torch.manual_seed(config["train"].get("seed", 0))
         model = recipe.build_model(config["model"])
@@ -346,6 +363,7 @@ def main(argv=None):
     p.add_argument("--tier", choices=TIERS, default="cpu")
     p.add_argument("--run-dir", default=None, help="checkpoint folder (default <repository>/runs/<recipe>-<tier>)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--data-dir", default=None, help="digit recipes: a folder of MNIST-format idx files")
     p.add_argument("--publish", action="store_true", help="ship the EMA weights to data/checkpoints")
     p.add_argument("--force", action="store_true", help="let --publish replace a checkpoint of a higher tier")
     p.add_argument("--no-progress", action="store_true")
@@ -356,7 +374,7 @@ def main(argv=None):
         return
     run_dir = args.run_dir or default_run_dir(args.recipe, args.tier)
     t0 = time.perf_counter()
-    out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress)
+    out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress, data_dir=args.data_dir)
     print(f"trained {args.recipe} ({args.tier}) in {out['train_seconds']} s on {out['hardware']}")
     print("evaluation:", out["evaluation"])
     if args.publish:
