@@ -84,3 +84,28 @@ def test_unknown_recipe_and_tier():
         recipes.get_recipe("nope")
     with pytest.raises(ValueError, match="unknown tier"):
         recipes.get_recipe("denoiser").config("tpu")
+
+
+def test_generative_recipes_sample_and_take_a_data_folder(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    config = recipes.get_recipe("fm-digits").config("smoke")
+    model = recipes.get_recipe("fm-digits").build_model(config["model"])
+    images = recipes.sample_images(model, config, "heun", 4, 3)
+    assert images.shape == (3, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    with pytest.raises(ValueError, match="sampler"):
+        recipes.sample_images(model, config, "ddim", 4, 3)
+    with pytest.raises(ValueError, match="nfe must be even"):
+        recipes.sample_images(model, config, "heun", 3, 3)
+    # a folder of idx files replaces the offline digits
+    for stem, array in [("train-images-idx3-ubyte", np.zeros((6, 28, 28))), ("train-labels-idx1-ubyte", np.arange(6))]:
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+        with gzip.open(tmp_path / f"{stem}.gz", "wb") as f:
+            f.write(header + array.astype(np.uint8).tobytes())
+    out = recipes.run("ddpm-digits", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False,
+                      data_dir=tmp_path)
+    assert out["config"]["data"]["folder"] == str(tmp_path)
+    with pytest.raises(ValueError, match="digit recipes only"):
+        recipes.run("denoiser", "smoke", data_dir=tmp_path)
