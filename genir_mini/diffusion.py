@@ -133,8 +133,8 @@ def eps_loss(model, x0: torch.Tensor, schedule: Schedule, generator: torch.Gener
 def timesteps(T: int, steps: int, spacing: str = "uniform") -> list:
     """A decreasing sub-sequence of ``steps`` timesteps from ``T − 1`` to 0.
 
-    ``uniform`` spaces them evenly; ``quadratic`` (DiffPIR's choice) puts them closer together near the
-    data, k_i ∝ (i/(steps−1))².
+    ``uniform`` spaces them evenly; ``quadratic`` (DDIM's alternative) puts them closer together near the
+    data, k_i ∝ (i/(steps−1))². DiffPIR's own "quad" skip is a different curve: ``diffpir.diffpir_timesteps``.
     """
     check_choice(spacing, "spacing", ("uniform", "quadratic"))
     if not isinstance(steps, int) or not 1 <= steps <= T:
