@@ -15,7 +15,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("operators", "data", "metrics", "nets", "train", "recipes", "hub", "viz", "pnp",
-               "denoisers", "linear", "tasks", "diffusion", "flows", "distances", "toy2d")
+               "denoisers", "linear", "tasks", "diffusion", "flows", "distances", "toy2d",
+               "diffpir", "dps", "ddrm")
 
 
 def __getattr__(name):

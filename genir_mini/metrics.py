@@ -80,3 +80,25 @@ def ssim(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> torch.T
 
 
 __all__ = ["mse", "psnr", "ssim"]
+
+
+def detail_ratio(x: torch.Tensor, ref: torch.Tensor, f_min: float = 0.25) -> torch.Tensor:
+    """How much fine detail ``x`` has relative to ``ref``: the ratio of their spectral energies at spatial
+    frequencies ``|ω| >= f_min`` cycles per pixel (up to the Nyquist corners), per image, ``(N,)`` float64.
+
+    1 means as much high-frequency energy as the reference; below 1, blurrier (an MMSE estimate averages
+    detail away); above 1, noisier or sharper than the truth. It measures the *amount* of detail, not
+    whether it is the right detail: read it next to PSNR, never instead of it (chapter 5).
+    """
+    _check_pair(x, ref)
+    if not 0 < f_min < 0.5:
+        raise ValueError(f"f_min must be in (0, 0.5) cycles per pixel, got {f_min}")
+    H, W = x.shape[-2:]
+    fy = torch.fft.fftfreq(H, dtype=torch.float64)
+    fx = torch.fft.fftfreq(W, dtype=torch.float64)
+    band = (fy[:, None] ** 2 + fx[None, :] ** 2).sqrt() >= f_min
+
+    def energy(z):
+        return (torch.fft.fft2(z.double()).abs() ** 2 * band).sum(dim=(1, 2, 3))
+
+    return energy(x) / energy(ref).clamp_min(1e-20)

@@ -57,3 +57,21 @@ def test_range_and_data_range_errors():
     with pytest.raises(ValueError, match="data_range"):
         metrics.psnr(ref, ref, data_range=0)
     assert metrics.psnr(ref * 255, (ref * 255 + 1).clamp(0, 255), data_range=255).item() > 40
+
+
+def test_detail_ratio_tells_blur_from_noise():
+    from genir_mini import data
+    from genir_mini.operators import Blur, add_noise, gaussian_kernel
+
+    ref = data.test_images(64)[:2]
+    assert torch.allclose(metrics.detail_ratio(ref, ref), torch.ones(2, dtype=torch.float64))
+    blurred = Blur(gaussian_kernel(9, 1.5)).A(ref)
+    noisy = add_noise(ref, 0.1, seed=0)
+    assert (metrics.detail_ratio(blurred, ref) < 0.3).all()
+    assert (metrics.detail_ratio(noisy, ref) > 1.5).all()
+    # a flat image has no energy away from DC: two scaled copies of one noise differ by the squared scale
+    white = torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    flat = torch.full((1, 1, 64, 64), 0.5)
+    assert metrics.detail_ratio(flat + 0.1 * white, flat + 0.001 * white).item() == pytest.approx(1e4, rel=1e-6)
+    with pytest.raises(ValueError, match="f_min"):
+        metrics.detail_ratio(ref, ref, f_min=0.6)
