@@ -4,11 +4,14 @@ Each step of ancestral sampling is followed by a step down the gradient of the m
 differentiated through the network:
 
     x_k' = ancestral step from x_k with x̂₀(x_k)                 (chapter 3, respaced posterior, β̃)
-    x_k' ← x_k' − ζ ∇_{x_k} ‖y − A x̂₀(x_k)‖                      (the norm, not its square, as in the paper)
+    x_k' ← x_k' − ζ ∇_{x_k} ‖y − A x̂₀(x_k)‖                      (the norm, not its square)
+
+The paper writes the step on the squared norm with a size ζ'/‖y − A x̂₀‖, which is the same step up to a
+factor 2; the official code takes the gradient of the norm, as here.
 
 Like the official code, the residual is measured in the model's [−1, 1] units (twice the image units,
-for a linear A), so the step sizes ζ carry over: 1.0 for super-resolution, 0.3 for deblurring and 0.5
-for inpainting in its configurations. One network evaluation *and one backward pass* per step, and
+for a linear A), so the step sizes ζ of its configuration files carry over: 0.3 for super-resolution and
+deblurring, 0.5 for inpainting. One network evaluation *and one backward pass* per step, and
 1,000 steps in the paper: the slow end of the talk's speed table.
 """
 
