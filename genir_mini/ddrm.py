@@ -54,7 +54,8 @@ class _Spectral:
             return torch.fft.fft2(x, norm="ortho")
         s = self.operator.scale
         n, c, h, w = x.shape
-        blocks = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // s, w // s, s * s)
+        blocks = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 2, 4, 3, 5)
+        blocks = blocks.reshape(n, c, h // s, w // s, s * s)
         return blocks - 2 * (blocks @ self.u)[..., None] * self.u
 
     def v(self, spec):

@@ -25,7 +25,7 @@ from .operators import LinearOperator
 
 SIGMA_FLOOR = 0.001  # the official code's floor on σ_n (noise-free inpainting would otherwise give ρ = 0)
 
-# (λ, ζ, NFE) per task (``tasks.make_task`` names) in the official code's sweeps (algorithms.md §5.3):
+# (λ, ζ, NFE) per task (``tasks.make_task`` names) in the sweep loops of the official code (main_ddpir.py):
 # deblurring λ = 7, ζ = 0.3, 100 NFE; inpainting λ = 1, ζ = 1, 20 NFE; ×4 SR ζ = 0.25, 100 NFE with λ swept
 # over 2…12 (listed as 6, the middle of that range).
 OFFICIAL_SETTINGS = {
@@ -112,7 +112,8 @@ def diffpir(y: torch.Tensor, operator: LinearOperator, model, schedule: Schedule
         eps_hat = (x - math.sqrt(a) * x0_data) / math.sqrt(1 - a)
         a_next = ab[ks[i + 1]].item()
         z = torch.randn(x.shape, generator=generator).to(x.device)
-        x = math.sqrt(a_next) * x0_data + math.sqrt(1 - a_next) * (math.sqrt(1 - zeta) * eps_hat + math.sqrt(zeta) * z)
+        noise_mix = math.sqrt(1 - zeta) * eps_hat + math.sqrt(zeta) * z
+        x = math.sqrt(a_next) * x0_data + math.sqrt(1 - a_next) * noise_mix
     out = to_unit(x0_data).clamp(0, 1)
     return (out, trajectory) if return_trajectory else out
 

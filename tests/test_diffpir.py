@@ -39,7 +39,8 @@ def run(method, problem, steps, seed=0, **kw):
     g = torch.Generator().manual_seed(seed)
     p = problem
     if method == "diffpir":
-        return diffpir.diffpir(p["y"], p["operator"], p["model"], p["schedule"], SIGMA_N, steps=steps, generator=g, **kw)
+        return diffpir.diffpir(p["y"], p["operator"], p["model"], p["schedule"], SIGMA_N, steps=steps, generator=g,
+                               **kw)
     if method == "ddrm":
         return ddrm.ddrm(p["y"], p["operator"], p["model"], p["schedule"], SIGMA_N, steps=steps, generator=g, **kw)
     return dps.dps(p["y"], p["operator"], p["model"], p["schedule"], steps=steps, generator=g, **kw)
@@ -63,7 +64,7 @@ def test_diffpir_timesteps_follow_the_official_quad_skip():
 def test_rho_grows_as_the_noise_falls_with_the_official_values():
     schedule = diffusion.linear_schedule(1000)
     rho = diffpir.rho_schedule(schedule, [999, 500, 100, 0], 0.05, 1.0)
-    # algorithms.md §5.2: ≈ 1e-7, 2.1e-4, 0.021, 25 for σ_n = 0.05, λ = 1
+    # the official convention gives, for σ_n = 0.05 and λ = 1: ≈ 1e-7, 2.1e-4, 0.021, 25
     assert rho[0].item() == pytest.approx(1.0e-7, rel=0.05)
     assert rho[1].item() == pytest.approx(2.1e-4, rel=0.05)
     assert rho[2].item() == pytest.approx(0.021, rel=0.05)
@@ -80,8 +81,9 @@ def test_diffpir_and_ddrm_means_approach_the_exact_posterior(gaussian_problem):
 
 
 def test_deterministic_diffpir_spread_approaches_the_exact_posterior(gaussian_problem):
-    _, coarse = moment_errors(run("diffpir", gaussian_problem, 20, lam=4.0, zeta=0.0, skip="uniform"), gaussian_problem)
-    _, fine = moment_errors(run("diffpir", gaussian_problem, 400, lam=4.0, zeta=0.0, skip="uniform"), gaussian_problem)
+    deterministic = dict(lam=4.0, zeta=0.0, skip="uniform")
+    _, coarse = moment_errors(run("diffpir", gaussian_problem, 20, **deterministic), gaussian_problem)
+    _, fine = moment_errors(run("diffpir", gaussian_problem, 400, **deterministic), gaussian_problem)
     assert fine.max() < 0.01 and (fine < coarse).all(), (coarse, fine)
 
 
