@@ -250,7 +250,9 @@ class DiffusionDenoiser:
             raise ValueError(f"sigma must be positive, got {sigma}")
         k = self.timestep(sigma)
         ab = self.schedule.alpha_bar[k].item()
-        x_k = math.sqrt(ab) * to_signed(x)
-        eps = self.model(x_k, self.schedule.time(k).expand(x.shape[0]).to(x.device))
+        weight = next(iter(getattr(self.model, "parameters", lambda: [])()), None)
+        device = x.device if weight is None else weight.device  # run where the model is, answer where x is
+        x_k = math.sqrt(ab) * to_signed(x).to(device)
+        eps = self.model(x_k, self.schedule.time(k).expand(x.shape[0]).to(device))
         x0 = (x_k - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
-        return to_unit(x0.clamp(-1, 1) if self.clip else x0)
+        return to_unit(x0.clamp(-1, 1) if self.clip else x0).to(x.device)
