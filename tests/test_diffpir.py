@@ -181,3 +181,13 @@ def test_bad_input_names_the_argument():
         dps.dps(y, op, model, schedule, steps=5, scale=-1)
     with pytest.raises(ValueError, match="task"):
         diffpir.restore(y, op, model, schedule, 0.01, "denoise")
+
+
+def test_the_tuning_sweep_scores_every_pair():
+    from tools.tune_diffpir import sweep, validation_images
+
+    images, size = validation_images("digits", 2)
+    assert images.shape == (2, 1, 32, 32) and size == 32
+    scores = sweep(TinyModel(1), images, size, ["inpaint-random"], lambdas=(1.0, 6.0), zetas=(1.0,), steps=2)
+    assert set(scores["inpaint-random"]) == {(1.0, 1.0), (6.0, 1.0)}
+    assert all(0 < v < 100 for v in scores["inpaint-random"].values())
