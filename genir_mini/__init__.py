@@ -14,9 +14,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("operators", "data", "metrics", "nets", "train", "recipes", "hub", "viz", "pnp",
-               "denoisers", "linear", "tasks", "diffusion", "flows", "distances", "toy2d",
-               "diffpir", "dps", "ddrm")
+_SUBMODULES = ("units", "data", "operators", "nets", "hub", "priors", "flowmaps", "restore", "evaluation",
+               "training", "viz")
 
 
 def __getattr__(name):

@@ -302,13 +302,3 @@ def load_idx(path) -> np.ndarray:
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says shape {shape} but holds {data.size} values")
     return data.reshape(shape)
-
-
-def to_signed(x: torch.Tensor) -> torch.Tensor:
-    """[0, 1] images → [−1, 1], the range every generative model works in (noise σ doubles)."""
-    return 2 * x - 1
-
-
-def to_unit(z: torch.Tensor) -> torch.Tensor:
-    """[−1, 1] → [0, 1] (no clamping)."""
-    return (z + 1) / 2

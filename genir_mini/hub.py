@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .recipes import TIERS, default_run_dir, get_recipe, run
+from .training.recipes import TIERS, default_run_dir, get_recipe, run
 
 
 class CheckpointError(RuntimeError):
@@ -54,7 +54,7 @@ def load(name: str, device="cpu", directory=None) -> torch.nn.Module:
     if not path.exists():
         raise CheckpointError(f"checkpoint file {path} is missing; restore it from the repository "
                               f"(git checkout -- {entry['file']}) or train it with "
-                              f"`python -m genir_mini.recipes train {entry['recipe']} --tier {entry['tier']} --publish`"
+                              f"`python -m genir_mini.training train {entry['recipe']} --tier {entry['tier']} --publish`"
                               f", or call hub.load_or_train({name!r})")
     digest = sha256(path)
     if digest != entry["sha256"]:

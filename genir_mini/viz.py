@@ -71,7 +71,7 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
 
     ``estimates``: name -> ``(1, C, H, W)`` tensor; ``zoom`` = ``(top, left, size)`` in pixels.
     """
-    from .metrics import psnr, ssim
+    from .evaluation.metrics import psnr, ssim
 
     for name, img in {"reference": reference, **estimates}.items():
         if not isinstance(img, torch.Tensor) or img.ndim != 4 or img.shape[0] != 1:

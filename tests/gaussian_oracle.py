@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from genir_mini import diffusion
+from genir_mini.priors import diffusion
 
 
 class GaussianData:

@@ -10,7 +10,9 @@ import pytest
 import torch
 from gaussian_oracle import GaussianData
 
-from genir_mini import ddrm, diffpir, diffusion, dps, tasks
+from genir_mini.restore import ddrm, diffpir, dps
+from genir_mini.priors import diffusion
+from genir_mini.evaluation import tasks
 from genir_mini.operators import BlockAverageSR, Blur, Inpainting, SuperResolution, gaussian_kernel
 
 SIGMA_N = 0.05

@@ -7,7 +7,8 @@ import pytest
 import torch
 from gaussian_oracle import check_moments, schedule_and_data
 
-from genir_mini import data, diffusion
+from genir_mini import data, units
+from genir_mini.priors import diffusion
 
 
 def test_linear_schedule_closed_form():
@@ -67,7 +68,7 @@ def _model_space_samples(sampler, n=4000, **kw):
     g = torch.Generator().manual_seed(1)
     noise = torch.randn(n, 1, 1, gauss.d, generator=g)
     out = sampler(gauss.eps_model(schedule), schedule, noise, generator=g, clip=False, **kw)
-    return data.to_signed(out), gauss
+    return units.to_signed(out), gauss
 
 
 def test_ddim_with_exact_model_converges_to_the_gaussian():
@@ -115,14 +116,14 @@ def test_samplers_match_diffusers_step_by_step():
                                    set_alpha_to_one=True)
     ddim.set_timesteps(1000)
     theirs = _diffusers_loop(ddim, model, noise, None, eta=0.0)
-    ours = data.to_signed(diffusion.ddim_sample(model, schedule, noise, 1000, clip=False))
+    ours = units.to_signed(diffusion.ddim_sample(model, schedule, noise, 1000, clip=False))
     assert torch.allclose(ours, theirs, atol=1e-4)
     # DDPM ancestral with β̃ ("fixed_small"), same noise draws in the same order
     ddpm = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=False,
                                    variance_type="fixed_small")
     ddpm.set_timesteps(1000)
     theirs = _diffusers_loop(ddpm, model, noise, torch.Generator().manual_seed(4))
-    ours = data.to_signed(diffusion.ancestral_sample(model, schedule, noise, generator=torch.Generator().manual_seed(4),
+    ours = units.to_signed(diffusion.ancestral_sample(model, schedule, noise, generator=torch.Generator().manual_seed(4),
                                                      clip=False))
     assert torch.allclose(ours, theirs, atol=1e-3)
 
@@ -134,7 +135,7 @@ def test_diffusion_denoiser_is_the_posterior_mean():
     k = 400
     sigma = schedule.sigma_bar[k].item() / 2  # [0, 1] units: exactly the σ̄ of timestep k
     assert denoiser.timestep(sigma) == k
-    m, var = data.to_unit(gauss.mean), gauss.var / 4  # the same Gaussian in [0, 1] units
+    m, var = units.to_unit(gauss.mean), gauss.var / 4  # the same Gaussian in [0, 1] units
     y = (m + 0.3 * torch.randn(8, 1, 1, gauss.d, generator=torch.Generator().manual_seed(0))).float()
     expected = m + var / (var + sigma**2) * (y - m)
     assert torch.allclose(denoiser(y, sigma).double(), expected, atol=1e-5)

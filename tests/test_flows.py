@@ -5,7 +5,8 @@ import pytest
 import torch
 from gaussian_oracle import GaussianData, check_moments, schedule_and_data
 
-from genir_mini import data, flows
+from genir_mini import data, units
+from genir_mini.flowmaps import flow_matching as flows
 
 
 def test_interpolation_and_target_follow_the_talk():
@@ -64,7 +65,7 @@ def test_flow_map_composes_and_reverses():
 def test_fm_loss_of_exact_velocity_is_the_conditional_variance():
     """The FM loss is minimised by E[x₁ − x₀ | x_t]; a perturbed field scores higher."""
     _, gauss = schedule_and_data()
-    x1 = data.to_unit(gauss.sample(5000, torch.Generator().manual_seed(5))).clamp(0, 1)
+    x1 = units.to_unit(gauss.sample(5000, torch.Generator().manual_seed(5))).clamp(0, 1)
 
     class Exact(torch.nn.Module):
         def __init__(self, offset=0.0):
@@ -90,7 +91,7 @@ def test_bad_input():
 
 
 def test_gaussian_mixture_velocity_matches_the_single_gaussian_oracle_and_samples():
-    from genir_mini.toy2d import GaussianMixture
+    from genir_mini.priors.toy2d import GaussianMixture
 
     single = GaussianMixture([[0.3, -0.5]], 0.2)
     oracle = GaussianData([0.3, -0.5], [0.2, 0.2])

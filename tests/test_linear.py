@@ -1,11 +1,11 @@
-"""Tests of genir_mini.linear: the classical estimators of chapter 1 against independent computations."""
+"""Tests of genir_mini.restore.linear: the classical estimators of chapter 1 against independent computations."""
 
 import math
 
 import pytest
 import torch
 
-from genir_mini import linear
+from genir_mini.restore import linear
 from genir_mini import operators as ops
 
 SIZE = 32

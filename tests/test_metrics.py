@@ -1,11 +1,11 @@
-"""PSNR and SSIM agree with scikit-image's (the convention documented in genir_mini.metrics)."""
+"""PSNR and SSIM agree with scikit-image's (the convention documented in genir_mini.evaluation.metrics)."""
 
 import numpy as np
 import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from genir_mini import metrics
+from genir_mini.evaluation import metrics
 
 
 def pairs():

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genir_mini import denoisers, metrics
+from genir_mini.priors import denoisers
+from genir_mini.evaluation import metrics
 from genir_mini.nets import DRUNet, noise_level_map
 
 

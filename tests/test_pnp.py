@@ -1,4 +1,4 @@
-"""Tests of genir_mini.pnp: DPIR's schedule, the HQS loop, and an exact Gaussian-prior oracle.
+"""Tests of genir_mini.restore.pnp: DPIR's schedule, the HQS loop, and an exact Gaussian-prior oracle.
 
 Oracle: for the prior x ~ N(m, s² I) the MAP denoiser is linear, D(v, σ) = (s² v + σ² m) / (s² + σ²).
 HQS with a fixed ρ and σ² = λσ_n²/ρ alternately minimises the jointly convex quadratic
@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from genir_mini import pnp
+from genir_mini.restore import pnp
 from genir_mini.operators import Blur, Identity, Inpainting, SuperResolution, gaussian_kernel, random_mask
 
 DPIR_EXAMPLE = [49, 37.58, 28.82, 22.11, 16.96, 13.00, 9.97, 7.65]  # σ_k·255, K = 8, σ_n = 7.65/255

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from genir_mini import hub, recipes
+from genir_mini import hub
+from genir_mini.training import recipes
 
 
 @pytest.mark.parametrize("name", sorted(recipes.RECIPES))

@@ -1,9 +1,9 @@
-"""Tests of genir_mini.tasks: the task registry, degradation, the closed-form baseline, the benchmark."""
+"""Tests of genir_mini.evaluation.tasks: the task registry, degradation, the closed-form baseline, the benchmark."""
 
 import pytest
 import torch
 
-from genir_mini import tasks
+from genir_mini.evaluation import tasks
 from genir_mini.operators import Blur, Inpainting, SuperResolution
 
 SIZE = 32
@@ -140,7 +140,7 @@ def test_benchmark_rows_outputs_and_timing():
     task = tasks.make_task("deblur-gaussian", SIZE)
     y = tasks.degrade(task, x, seed=0)
     assert torch.equal(outputs["deblur-gaussian"]["y"], y)
-    from genir_mini.metrics import psnr
+    from genir_mini.evaluation.metrics import psnr
 
     assert rows[0]["PSNR (dB)"] == pytest.approx(psnr(y.clamp(0, 1), x).mean().item())
     assert outputs["sr4"]["init"].min() >= 0 and outputs["sr4"]["init"].max() <= 1
@@ -158,7 +158,7 @@ def test_benchmark_accepts_task_objects_and_checks_shapes():
 
 
 def test_pnp_method_runs_the_tasks_dpir_schedule():
-    from genir_mini import pnp
+    from genir_mini.restore import pnp
 
     task = tasks.make_task("sr4", SIZE)
     y = tasks.degrade(task, clean(1))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genir_mini.train import TrainConfig, train
+from genir_mini.training.loop import TrainConfig, train
 
 
 class Interrupt(Exception):

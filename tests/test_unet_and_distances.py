@@ -7,7 +7,8 @@ import pytest
 import scipy.linalg
 import torch
 
-from genir_mini import data, distances
+from genir_mini import data
+from genir_mini.evaluation import distances
 from genir_mini.nets import DigitClassifier, UNet
 
 

@@ -1,4 +1,4 @@
-"""The sweep behind ``genir_mini.diffpir.TASK_DEFAULTS``: DiffPIR's λ and ζ per task for the book's models,
+"""The sweep behind ``genir_mini.restore.diffpir.TASK_DEFAULTS``: DiffPIR's λ and ζ per task for the book's models,
 chosen by PSNR on *training* images (the chapters evaluate on held-out ones).
 
 Usage::
@@ -17,7 +17,10 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from genir_mini import data, diffpir, diffusion, hub, metrics, tasks
+from genir_mini import data, hub
+from genir_mini.restore import diffpir
+from genir_mini.priors import diffusion
+from genir_mini.evaluation import metrics, tasks
 
 LAMBDAS = (1.0, 6.0, 20.0)
 ZETAS = (0.3, 0.6, 1.0)

@@ -15,7 +15,7 @@ the estimate as is, clamp it first if you want the clipped score.
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_image, check_same_shape
+from .._checks import check_image, check_same_shape
 
 
 def _check_pair(x, ref, data_range=None):

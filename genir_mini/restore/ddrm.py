@@ -18,10 +18,10 @@ import math
 
 import torch
 
-from ._checks import check_image, check_positive
-from .data import to_unit
-from .diffusion import Schedule, timesteps
-from .operators import BlockAverageSR, Blur, Inpainting, LinearOperator
+from .._checks import check_image, check_positive
+from ..units import to_unit
+from ..priors.diffusion import Schedule, timesteps
+from ..operators import BlockAverageSR, Blur, Inpainting, LinearOperator
 
 
 class _Spectral:

@@ -18,10 +18,10 @@ import math
 
 import torch
 
-from ._checks import check_choice, check_image, check_positive
-from .data import to_signed, to_unit
-from .diffusion import Schedule
-from .operators import LinearOperator
+from .._checks import check_choice, check_image, check_positive
+from ..units import to_signed, to_unit
+from ..priors.diffusion import Schedule
+from ..operators import LinearOperator
 
 SIGMA_FLOOR = 0.001  # the official code's floor on σ_n (noise-free inpainting would otherwise give ρ = 0)
 

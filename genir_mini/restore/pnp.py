@@ -14,8 +14,8 @@ import math
 
 import torch
 
-from ._checks import check_image, check_positive
-from .operators import LinearOperator
+from .._checks import check_image, check_positive
+from ..operators import LinearOperator
 
 SIGMA_MAX = 49 / 255
 SIGMA_FLOOR = 0.255 / 255  # DPIR's floor on σ_n: keeps ρ_k > 0 for noise-free measurements
@@ -50,7 +50,7 @@ def pnp_hqs(y: torch.Tensor, operator: LinearOperator, denoiser, sigmas, rhos, x
             return_trajectory: bool = False):
     """Run HQS: ``len(sigmas)`` iterations of (data prox, denoiser). Returns the last denoiser output.
 
-    ``y``: measurement; ``denoiser(x, sigma)``: any Gaussian denoiser (``genir_mini.denoisers``);
+    ``y``: measurement; ``denoiser(x, sigma)``: any Gaussian denoiser (``genir_mini.priors.denoisers``);
     ``x_init`` defaults to ``operator.init(y)``. With ``return_trajectory=True`` also returns a list of
     ``{"x": data-step output, "z": denoiser output, "sigma", "rho"}`` per iteration.
     """

@@ -9,7 +9,7 @@ network (``nets.DRUNet``) is wrapped by ``LearnedDenoiser``.
 import numpy as np
 import torch
 
-from ._checks import check_image, check_positive
+from .._checks import check_image, check_positive
 
 
 class ClassicalDenoiser:

@@ -1,8 +1,8 @@
 """Named, reproducible training runs with tiers ``smoke`` (seconds), ``cpu`` (a 2-core machine, well
 under an hour) and ``gpu`` (full scale, one GPU), and the command line that runs them::
 
-    python -m genir_mini.recipes list
-    python -m genir_mini.recipes train denoiser --tier cpu --run-dir runs/denoiser-cpu [--publish]
+    python -m genir_mini.training list
+    python -m genir_mini.training train denoiser --tier cpu --run-dir runs/denoiser-cpu [--publish]
 
 A recipe builds its model from a config, draws its batches, defines its loss and evaluates the result;
 ``run`` trains it with ``train.train`` (resuming from ``run_dir``) and ``--publish`` ships the EMA
@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import data
-from ._checks import check_choice
-from .nets import DRUNet, DigitClassifier, UNet
-from .train import TrainConfig, train
+from .. import data
+from .._checks import check_choice
+from ..nets import DRUNet, DigitClassifier, UNet
+from .loop import TrainConfig, train
 
 TIERS = ("smoke", "cpu", "gpu")
 
@@ -73,8 +73,9 @@ def evaluate_denoiser(model, config, sigmas=(15, 25, 50), size=256, seed=0, clas
 
     ``classical=True`` also scores scikit-image's TV, wavelet and NL-means denoisers on the same inputs.
     """
-    from . import denoisers, metrics
-    from .operators import add_noise
+    from ..priors import denoisers
+    from ..evaluation import metrics
+    from ..operators import add_noise
 
     clean = data.test_images(size)
     methods = {"learned": denoisers.LearnedDenoiser(model)}
@@ -162,7 +163,8 @@ CLASSIFIER = Recipe(
 def _generative_task(config):
     """Batches of training digits (no augmentation: a flipped 2 is not a digit) or photograph patches,
     and the DDPM ε-loss or the flow-matching loss."""
-    from . import diffusion, flows
+    from ..priors import diffusion
+    from ..flowmaps import flow_matching
 
     d = config["data"]
     if d["source"] == "digits":
@@ -183,7 +185,7 @@ def _generative_task(config):
             return diffusion.eps_loss(model, batch, schedule, generator)
     else:
         def loss_fn(model, batch, generator):
-            return flows.fm_loss(model, batch, generator, config.get("time_sampler", "uniform"))
+            return flow_matching.fm_loss(model, batch, generator, config.get("time_sampler", "uniform"))
 
     return batch_fn, loss_fn
 
@@ -192,8 +194,10 @@ def evaluate_generator(model, config) -> dict:
     """Sample quality: FD/KD in LeNet features against the test digits at each NFE of ``config["eval"]``
     (with the real-vs-real floor for the same sample count); for photograph models, the PSNR of the
     model used as a Gaussian denoiser on the held-out photographs."""
-    from . import diffusion, distances, flows, metrics
-    from .operators import add_noise
+    from ..priors import diffusion
+    from ..evaluation import distances, metrics
+    from ..flowmaps import flow_matching
+    from ..operators import add_noise
 
     e = config["eval"]
     figures = {}
@@ -221,7 +225,8 @@ def sample_images(model, config, sampler: str, nfe: int, n: int, seed: int = 0, 
     """``n`` images (digits, or patches of the photograph recipes) in [0, 1] from a generative recipe's model
     with ``sampler`` at ``nfe`` network evaluations: ``ddpm`` (ancestral, β̃) or ``ddim`` (η = 0) for DDPM
     models, ``euler`` or ``heun`` for flow models."""
-    from . import diffusion, flows
+    from ..priors import diffusion
+    from ..flowmaps import flow_matching
 
     size = 28 if config["data"]["source"] == "digits" else config["data"]["patch"]
     shape = (config["model"]["in_channels"], size, size)
@@ -233,7 +238,7 @@ def sample_images(model, config, sampler: str, nfe: int, n: int, seed: int = 0, 
     if sampler == "heun" and nfe % 2:
         raise ValueError(f"Heun uses 2 evaluations per step: nfe must be even, got {nfe}")
     steps = nfe // 2 if sampler == "heun" else nfe
-    return flows.generate(model, n, shape, steps=steps, method=sampler, seed=seed, device=device)
+    return flow_matching.generate(model, n, shape, steps=steps, method=sampler, seed=seed, device=device)
 
 
 def _device(model):
@@ -326,7 +331,7 @@ def hardware(device="cpu") -> str:
 
 def default_run_dir(name: str, tier: str) -> Path:
     """``runs/<name>-<tier>`` at the root of the repository holding this package (wherever the caller runs)."""
-    return Path(__file__).resolve().parents[1] / "runs" / f"{name}-{tier}"
+    return Path(__file__).resolve().parents[2] / "runs" / f"{name}-{tier}"
 
 
 def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progress: bool = True,
@@ -355,7 +360,7 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m genir_mini.recipes", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m genir_mini.training", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the recipes and their tiers")
     p = sub.add_parser("train", help="train a recipe (resumes from --run-dir)")
@@ -378,7 +383,7 @@ def main(argv=None):
     print(f"trained {args.recipe} ({args.tier}) in {out['train_seconds']} s on {out['hardware']}")
     print("evaluation:", out["evaluation"])
     if args.publish:
-        from . import hub
+        from .. import hub
 
         entry = hub.publish(args.recipe, out, force=args.force)
         print(f"published {entry['file']} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…)")

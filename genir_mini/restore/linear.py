@@ -21,8 +21,8 @@ import math
 
 import torch
 
-from ._checks import check_image, check_positive
-from .operators import BlockAverageSR, Blur, Identity, Inpainting, LinearOperator, SuperResolution, block_mean
+from .._checks import check_image, check_positive
+from ..operators import BlockAverageSR, Blur, Identity, Inpainting, LinearOperator, SuperResolution, block_mean
 
 __all__ = [
     "inverse_filter", "least_squares", "tikhonov", "cg_solve", "wiener",

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import check_choice, check_image
-from .linear import constant_image
+from .._checks import check_choice, check_image
+from ..restore.linear import constant_image
 from .metrics import psnr, ssim
-from .operators import (Blur, Inpainting, LinearOperator, SuperResolution, add_noise, box_mask,
+from ..operators import (Blur, Inpainting, LinearOperator, SuperResolution, add_noise, box_mask,
                         gaussian_kernel, motion_kernel, random_mask)
 
 
@@ -159,7 +159,7 @@ def pnp_method(denoiser, lam: float = 0.23, n_iter: int | None = None):
 
     ``n_iter`` overrides the task's K (e.g. to run fewer iterations in a smoke test).
     """
-    from .pnp import restore
+    from ..restore.pnp import restore
 
     def method(y, task):
         return restore(y, task.operator, denoiser, task.sigma_n, n_iter or task.n_iter, lam,

@@ -12,8 +12,8 @@ learn it directly, e.g. MeanFlow's ``f(x_t, t, s) = x_t + (s − t)·u(x_t, t, s
 
 import torch
 
-from ._checks import check_choice, check_image
-from .data import to_signed, to_unit
+from .._checks import check_choice, check_image
+from ..units import to_signed, to_unit
 
 
 def interpolate(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ FID/KID numbers. Always report them with their sample counts and next to the rea
 import numpy as np
 import torch
 
-from ._checks import check_image
+from .._checks import check_image
 
 
 def frechet_distance(features_a, features_b) -> float:
@@ -58,7 +58,7 @@ def digit_features(images: torch.Tensor, classifier=None, batch: int = 500) -> t
     """``(N, 1, 28, 28)`` digits in [0, 1] → ``(N, 64)`` penultimate features of the shipped classifier."""
     check_image(images, "images", channels=1, value_range=True)
     if classifier is None:
-        from . import hub
+        from .. import hub
 
         classifier = hub.load("digit-classifier")
     return torch.cat([classifier.features(images[i: i + batch]) for i in range(0, len(images), batch)])
@@ -68,7 +68,7 @@ def digit_distances(images: torch.Tensor, reference: torch.Tensor, classifier=No
     """FD in LeNet features between generated ``images`` and real ``reference`` digits, and the share of
     images the classifier reads with confidence (max softmax > 0.9), a legibility proxy."""
     if classifier is None:
-        from . import hub
+        from .. import hub
 
         classifier = hub.load("digit-classifier")
     fa, fb = digit_features(images, classifier), digit_features(reference, classifier)
@@ -79,7 +79,7 @@ def digit_distances(images: torch.Tensor, reference: torch.Tensor, classifier=No
 def real_floor(n: int, classifier=None, seed: int = 0) -> dict:
     """The distances between ``n`` random *training* digits and the ``test`` digits: what a perfect
     generator of ``n`` samples would score (sampling noise only)."""
-    from . import data
+    from .. import data
 
     train, _ = data.digits("train")
     test, _ = data.digits("test")

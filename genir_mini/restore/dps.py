@@ -19,10 +19,10 @@ import math
 
 import torch
 
-from ._checks import check_image, check_positive
-from .data import to_unit
-from .diffusion import Schedule, timesteps
-from .operators import LinearOperator
+from .._checks import check_image, check_positive
+from ..units import to_unit
+from ..priors.diffusion import Schedule, timesteps
+from ..operators import LinearOperator
 
 
 def dps(y: torch.Tensor, operator: LinearOperator, model, schedule: Schedule, steps: int = 1000,

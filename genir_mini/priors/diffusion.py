@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import check_choice, check_image
-from .data import to_signed, to_unit
+from .._checks import check_choice, check_image
+from ..units import to_signed, to_unit
 
 
 @dataclass(frozen=True)
