@@ -45,3 +45,18 @@ def check_choice(value, name, choices):
 def check_same_shape(a, b, name_a, name_b):
     if a.shape != b.shape:
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def broadcast_image(z, like: torch.Tensor, name="z"):
+    """``z`` (None, a number or a tensor broadcastable to ``like``) as a tensor of ``like``'s shape."""
+    if z is None:
+        return torch.zeros_like(like)
+    if isinstance(z, (int, float)):
+        return torch.full_like(like, float(z))
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"{name} must be None, a number or a tensor, got {type(z).__name__}")
+    try:
+        return torch.broadcast_to(z.to(like.dtype), like.shape).clone()
+    except RuntimeError:
+        raise ValueError(f"{name} of shape {tuple(z.shape)} does not broadcast to the image shape "
+                         f"{tuple(like.shape)}") from None

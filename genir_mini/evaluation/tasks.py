@@ -6,7 +6,8 @@ together with DPIR's iteration settings for it (chapter 2). Every chapter builds
 
     task = make_task("deblur-gaussian", image_size=128)
     y = degrade(task, x, seed=0)                       # x: (N, C, 128, 128) in [0, 1]
-    rows = benchmark({"closed form": closed_form}, ["deblur-gaussian", "sr4"], x)
+    rows = benchmark({"closed form": closed_form, "PnP-TV": Solver("pnp-hqs", TVDenoiser())},
+                     ["deblur-gaussian", "sr4"], x)
 
 Tasks (σ_n in [0, 1] units; ``n_iter`` and ``sigma_min`` follow DPIR's settings for deblurring and SR;
 DPIR has no inpainting experiment, so for inpainting they are this book's choice):
@@ -31,10 +32,19 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check_choice, check_image
-from ..restore.linear import constant_image
+from ..operators import (
+    Blur,
+    Inpainting,
+    LinearOperator,
+    SuperResolution,
+    add_noise,
+    box_mask,
+    gaussian_kernel,
+    motion_kernel,
+    random_mask,
+)
+from ..restore.methods import get as get_method
 from .metrics import psnr, ssim
-from ..operators import (Blur, Inpainting, LinearOperator, SuperResolution, add_noise, box_mask,
-                        gaussian_kernel, motion_kernel, random_mask)
 
 
 @dataclass(frozen=True)
@@ -100,83 +110,74 @@ def make_task(name: str, image_size: int = 128, seed: int = 0) -> Task:
 def degrade(task: Task, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """The measurement ``y = A x + σ_n ε`` of clean images ``x`` ``(N, C, S, S)``, ``S = task.image_size``.
 
-    The noise is drawn from ``seed`` (one draw for the whole batch); ``y`` is not clipped. For inpainting
-    only the observed pixels are measured: ``y = M ⊙ (x + n)``, zero in the holes.
+    The noise is drawn from ``seed`` (one draw for the whole batch); ``y`` is not clipped. Only the entries the
+    operator measures carry noise (``operator.restrict``): for inpainting ``y = M ⊙ (x + n)``, zero in the holes.
     """
     check_image(x, "x", value_range=True)
     if tuple(x.shape[-2:]) != (task.image_size, task.image_size):
         raise ValueError(f"task {task.name!r} was made for {task.image_size}x{task.image_size} images, "
                          f"got x of shape {tuple(x.shape)}")
-    y = add_noise(task.operator.A(x), task.sigma_n, seed=seed)
-    return task.operator.A(y) if isinstance(task.operator, Inpainting) else y
+    return task.operator.restrict(add_noise(task.operator.A(x), task.sigma_n, seed=seed))
 
 
-def measured_entries(task: Task, y: torch.Tensor) -> int:
-    """How many entries of one measurement carry data (and noise): all of ``y[0]``, or the observed pixels."""
-    if isinstance(task.operator, Inpainting):
-        return int(task.operator.mask.sum().item()) * y.shape[1]
-    return y[0].numel()
+class Solver:
+    """A registered restoration method (``restore.METHODS[name]``) bound to a prior and settings, called as
+    ``solver(y, task)`` by ``benchmark``.
 
-
-def discrepancy_rho(operator: LinearOperator, z: torch.Tensor, y: torch.Tensor, sigma_n: float,
-                    entries: int | None = None, steps: int = 30) -> torch.Tensor:
-    """Per-image ``ρ`` ``(N,)`` with ``||y − A prox(z, y, ρ)||² = σ_n² · entries`` (Morozov's discrepancy
-    principle: fit the data down to the noise level, no further), by bisection on ``log10 ρ ∈ [−6, 3]``.
-
-    ``entries``: the number of noisy entries in one measurement (default ``y[0].numel()``). The residual
-    grows with ``ρ``, so the bisection is well defined.
+    Settings, later ones winning: the method's own defaults, the book's settings for the task (PnP-HQS: DPIR's
+    K and σ_K; DiffPIR: ``diffpir.TASK_DEFAULTS``; DPS: the official ζ), then ``steps`` and ``knobs`` given
+    here; ``max_steps`` caps the steps (a budget). Every call draws its noise from a fresh generator seeded with
+    ``seed``, so each method sees the same randomness on every task. A prior with a ``device`` (an
+    ``EpsModel``) gets ``y`` on that device and the result comes back on ``y``'s.
     """
-    target = sigma_n**2 * (y[0].numel() if entries is None else entries)
-    lo = torch.full((y.shape[0],), -6.0, dtype=torch.float64)
-    hi = torch.full((y.shape[0],), 3.0, dtype=torch.float64)
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        x = operator.prox(z, y, (10**mid).to(y.dtype))
-        too_far = ((operator.A(x) - y) ** 2).sum((1, 2, 3)).double() > target
-        hi, lo = torch.where(too_far, mid, hi), torch.where(too_far, lo, mid)
-    return (10 ** ((lo + hi) / 2)).to(y.dtype)
+
+    def __init__(self, name: str, prior=None, *, steps: int | None = None, max_steps: int | None = None,
+                 seed: int = 0, **knobs):
+        self.method = get_method(name)
+        self.prior, self.steps, self.max_steps, self.seed, self.knobs = prior, steps, max_steps, seed, knobs
+
+    def settings(self, task: Task) -> dict:
+        """The knobs (``steps`` included) this solver runs ``task`` with."""
+        settings = {"steps": self.method.default_steps, **self.method.task_settings(task), **self.knobs}
+        if self.steps is not None:
+            settings["steps"] = self.steps
+        if self.max_steps is not None:
+            settings["steps"] = min(settings["steps"], self.max_steps)
+        return settings
+
+    def nfe(self, task: Task) -> int:
+        """Network evaluations per image on ``task``."""
+        return self.method.nfe(self.settings(task)["steps"])
+
+    def applies(self, task: Task) -> bool:
+        """Whether the method can run on ``task``'s operator (e.g. DDRM needs its SVD)."""
+        return self.method.applies_to(task.operator)
+
+    def __call__(self, y: torch.Tensor, task: Task, callback=None) -> torch.Tensor:
+        device = getattr(self.prior, "device", y.device)
+        x_hat = self.method(y.to(device), task.operator, self.prior, sigma_n=task.sigma_n,
+                            generator=torch.Generator().manual_seed(self.seed), callback=callback,
+                            **self.settings(task))
+        return x_hat.to(y.device)
+
+    def __repr__(self):
+        return f"Solver({self.method.name!r}, prior={type(self.prior).__name__})"
 
 
-def closed_form(y: torch.Tensor, task: Task) -> torch.Tensor:
-    """The closed-form baseline (chapter 2): Tikhonov regularisation towards a flat image.
-
-    ``x̂ = argmin ||y − A x||² + ρ ||x − m||²`` = ``task.operator.prox(m, y, ρ)``, the MAP estimate under a
-    white Gaussian prior centred on ``m``, the mean of the observed values of ``y`` (per image and channel);
-    ``ρ`` (per image) follows the discrepancy principle (``discrepancy_rho``). For super-resolution the
-    baseline is the usual reference, bicubic interpolation (``task.operator.init(y)``); the white-prior
-    Tikhonov solution there is an interpolation with the blur kernel and scores about the same (chapter 1).
-    """
-    check_image(y, "y")
-    op = task.operator
-    if isinstance(op, SuperResolution):
-        return op.init(y)
-    m = constant_image(y, op).expand_as(y).contiguous()
-    return op.prox(m, y, discrepancy_rho(op, m, y, task.sigma_n, measured_entries(task, y)))
-
-
-def pnp_method(denoiser, lam: float = 0.23, n_iter: int | None = None):
-    """A ``method(y, task)`` running PnP-HQS with DPIR's schedule for the task (chapter 2).
-
-    ``n_iter`` overrides the task's K (e.g. to run fewer iterations in a smoke test).
-    """
-    from ..restore.pnp import restore
-
-    def method(y, task):
-        return restore(y, task.operator, denoiser, task.sigma_n, n_iter or task.n_iter, lam,
-                       sigma_min=task.sigma_min)
-
-    return method
+closed_form = Solver("closed-form")
+closed_form.__doc__ = "The closed-form baseline as ``closed_form(y, task)`` (``restore.linear.closed_form``)."
 
 
 def benchmark(methods: dict, tasks, images: torch.Tensor, seed: int = 0, outputs: dict | None = None) -> list:
     """Score each method on each task: one row per (task, method) with mean PSNR (dB), SSIM and seconds.
 
-    ``methods``: name -> ``method(y, task) -> x̂`` (``(N, C, S, S)``); ``tasks``: ``Task`` objects or
-    task names (built with ``make_task(name, S, seed)``); ``images``: clean ``(N, C, S, S)`` in [0, 1].
-    Each task degrades the images once (noise seed ``seed``) and every method sees the same ``y``; each
-    method runs on the whole batch and its wall time is divided by ``N``. Estimates are clipped to
-    [0, 1] before scoring. If ``outputs`` is a dict, ``outputs[task][name]`` receives the estimates
-    (and ``outputs[task]["y"]`` the measurement).
+    ``methods``: name -> ``method(y, task) -> x̂`` (``(N, C, S, S)``), typically ``Solver`` objects;
+    ``tasks``: ``Task`` objects or task names (built with ``make_task(name, S, seed)``); ``images``: clean
+    ``(N, C, S, S)`` in [0, 1]. Each task degrades the images once (noise seed ``seed``) and every method sees
+    the same ``y``; each method runs on the whole batch and its wall time is divided by ``N``. A method with
+    ``applies(task)`` is skipped where it does not apply (DDRM without an SVD); one with ``nfe(task)`` gets an
+    ``NFE`` column. Estimates are clipped to [0, 1] before scoring. If ``outputs`` is a dict,
+    ``outputs[task][name]`` receives the estimates (and ``outputs[task]["y"]`` the measurement).
     """
     check_image(images, "images", value_range=True)
     if not methods:
@@ -189,6 +190,8 @@ def benchmark(methods: dict, tasks, images: torch.Tensor, seed: int = 0, outputs
         if outputs is not None:
             outputs[task.name] = {"y": y}
         for name, method in methods.items():
+            if hasattr(method, "applies") and not method.applies(task):
+                continue
             start = time.perf_counter()
             estimate = method(y, task)
             seconds = time.perf_counter() - start
@@ -198,10 +201,12 @@ def benchmark(methods: dict, tasks, images: torch.Tensor, seed: int = 0, outputs
             estimate = estimate.clamp(0, 1)
             if outputs is not None:
                 outputs[task.name][name] = estimate
-            rows.append({"task": task.name, "method": name, "PSNR (dB)": psnr(estimate, images).mean().item(),
-                         "SSIM": ssim(estimate, images).mean().item(), "s / image": seconds / len(images)})
+            row = {"task": task.name, "method": name, "PSNR (dB)": psnr(estimate, images).mean().item(),
+                   "SSIM": ssim(estimate, images).mean().item()}
+            if hasattr(method, "nfe"):
+                row["NFE"] = method.nfe(task)
+            rows.append({**row, "s / image": seconds / len(images)})
     return rows
 
 
-__all__ = ["Task", "TASKS", "make_task", "degrade", "measured_entries", "closed_form", "discrepancy_rho",
-           "pnp_method", "benchmark"]
+__all__ = ["Task", "TASKS", "make_task", "degrade", "Solver", "closed_form", "benchmark"]

@@ -1,6 +1,20 @@
-"""Flow maps f(x_t, t, s) = x_s, the talk's unifying object (chapters 4, 6-10): flow matching and the
-one-step methods built on it. Each file holds one method's loss and its map."""
+"""Flow maps f(x_t, t, s) = x_s, the talk's unifying object (chapters 4, 6-10): the protocol, the maps of a
+velocity or average-velocity model and the one sampler over any time grid (``base``), and the methods built on
+them, each file one method's loss and its map (``flow_matching``, ch. 4)."""
 
 from . import flow_matching
+from .base import (
+                   AverageVelocityMap,
+                   EulerMap,
+                   FlowMap,
+                   HeunMap,
+                   ODEMap,
+                   nfe,
+                   sample,
+                   time_batch,
+                   trajectory,
+                   uniform_grid,
+)
 
-__all__ = ["flow_matching"]
+__all__ = ["FlowMap", "EulerMap", "HeunMap", "ODEMap", "AverageVelocityMap", "sample", "trajectory", "nfe",
+           "uniform_grid", "time_batch", "flow_matching"]

@@ -2,18 +2,16 @@
 
 ``x_t = (1 − t)·x₀ + t·x₁`` with ``x₀ ~ N(0, I)`` the source at ``t = 0`` and ``x₁`` the data at ``t = 1``;
 the conditional velocity is ``x₁ − x₀`` and the model ``v_θ(x_t, t)`` learns its conditional mean
-E[x₁ − x₀ | x_t] (Lipman et al., 2023 with σ_min = 0; Liu et al., 2023). Samplers integrate
-``dx/dt = v(x, t)`` from 0 to 1. The model works on images in [−1, 1]; ``generate`` returns [0, 1].
-
-The **flow map** ``f(x_t, t, s) = x_s`` moves a point of a trajectory from time ``t`` to time ``s``. For a
-velocity model it is an ODE solve (``ode_flow_map``); OFTSR, MeanFlow and SplitMeanFlow (chapters 6–8)
-learn it directly, e.g. MeanFlow's ``f(x_t, t, s) = x_t + (s − t)·u(x_t, t, s)``.
+E[x₁ − x₀ | x_t] (Lipman et al., 2023 with σ_min = 0; Liu et al., 2023). Sampling integrates
+``dx/dt = v(x, t)`` from 0 to 1 with the flow maps of ``flowmaps.base`` (``EulerMap``, ``HeunMap``,
+``ODEMap``) on any time grid. The model works on images in [−1, 1]; ``generate`` returns [0, 1].
 """
 
 import torch
 
 from .._checks import check_choice, check_image
 from ..units import to_signed, to_unit
+from .base import STEPPERS, sample, uniform_grid
 
 
 def interpolate(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -48,71 +46,14 @@ def fm_loss(model, x1: torch.Tensor, generator: torch.Generator | None = None, s
     return (model(x_t.to(device), t.to(device)) - velocity_target(x0, z1).to(device)).pow(2).mean()
 
 
-def _grid(steps: int, t0: float, t1: float):
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    return torch.linspace(t0, t1, steps + 1).tolist()
-
-
-@torch.no_grad()
-def euler_sample(velocity, x: torch.Tensor, steps: int, t0: float = 0.0, t1: float = 1.0,
-                 trajectory: bool = False):
-    """Euler: x ← x + Δt·v(x, t) on ``steps`` uniform steps from ``t0`` to ``t1`` (NFE = steps).
-
-    ``velocity(x, t)`` takes ``x`` (N, …) and ``t`` (N,). Returns x at ``t1`` (and, with ``trajectory``, the
-    list of (t, x) including the start). Works in whatever units ``x`` is in.
-    """
-    ts = _grid(steps, t0, t1)
-    path = [(ts[0], x)]
-    for a, b in zip(ts[:-1], ts[1:]):
-        x = x + (b - a) * velocity(x, torch.full((x.shape[0],), a, device=x.device))
-        path.append((b, x))
-    return (x, path) if trajectory else x
-
-
-@torch.no_grad()
-def heun_sample(velocity, x: torch.Tensor, steps: int, t0: float = 0.0, t1: float = 1.0,
-                trajectory: bool = False):
-    """Heun (explicit trapezoid rule, second order): x' = x + Δt·v, then x ← x + Δt·(v(x, t) + v(x', t + Δt))/2.
-    NFE = 2·steps."""
-    ts = _grid(steps, t0, t1)
-    path = [(ts[0], x)]
-    for a, b in zip(ts[:-1], ts[1:]):
-        v = velocity(x, torch.full((x.shape[0],), a, device=x.device))
-        x_euler = x + (b - a) * v
-        v_end = velocity(x_euler, torch.full((x.shape[0],), b, device=x.device))
-        x = x + (b - a) * 0.5 * (v + v_end)
-        path.append((b, x))
-    return (x, path) if trajectory else x
-
-
-SAMPLERS = {"euler": euler_sample, "heun": heun_sample}
-
-
-def nfe(method: str, steps: int) -> int:
-    """Network evaluations of ``method`` with ``steps`` steps."""
-    check_choice(method, "method", SAMPLERS)
-    return steps if method == "euler" else 2 * steps
-
-
-def ode_flow_map(velocity, steps: int = 10, method: str = "euler"):
-    """The flow map f(x_t, t, s) = x_s of the ODE dx/dt = v(x, t), by ``steps`` solver steps from t to s
-    (``t``, ``s`` numbers; s < t integrates backwards, towards the noise)."""
-    sampler = SAMPLERS[check_choice(method, "method", SAMPLERS)]
-
-    def flow_map(x_t, t, s):
-        return sampler(velocity, x_t, steps, float(t), float(s))
-
-    return flow_map
-
-
 def generate(model, n: int, shape, steps: int = 20, method: str = "euler", seed: int = 0, batch: int = 250,
              device="cpu") -> torch.Tensor:
-    """``n`` images (n, *shape) in [0, 1] from a velocity model, integrating noise → data, seeded."""
-    sampler = SAMPLERS[check_choice(method, "method", SAMPLERS)]
+    """``n`` images (n, *shape) in [0, 1] from a velocity model, ``steps`` uniform Euler/Heun steps from noise
+    (t = 0) to data (t = 1), seeded."""
+    stepper = STEPPERS[check_choice(method, "method", STEPPERS)](model)
     generator = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, batch):
         noise = torch.randn((min(batch, n - start), *shape), generator=generator).to(device)
-        out.append(to_unit(sampler(model, noise, steps)).cpu())
+        out.append(to_unit(sample(stepper, noise, uniform_grid(steps))).cpu())
     return torch.cat(out).clamp(0, 1)

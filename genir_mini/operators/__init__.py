@@ -1,14 +1,15 @@
-"""Degradation operators ``y = A x + n`` with adjoints and closed-form proxes (chapter 1)."""
+"""Degradation operators ``y = A x + n`` with adjoints, proxes and capabilities (chapter 1)."""
 
-from .base import Identity, LinearOperator
+from .base import PROX_CG_ITERS, Identity, LinearOperator, Spectral, require
 from .blur import Blur, p2o
+from .cg import cg_solve
 from .inpaint import Inpainting, box_mask, random_mask
 from .kernels import bicubic_kernel, box_kernel, check_kernel, gaussian_kernel, motion_kernel
 from .noise import add_noise
 from .sr import BlockAverageSR, SuperResolution, block_mean, upsample_bicubic_aligned, zero_upsample
 
 __all__ = [
-    "LinearOperator", "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
+    "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS", "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
     "gaussian_kernel", "motion_kernel", "bicubic_kernel", "box_kernel", "check_kernel",
     "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned", "block_mean",
 ]

@@ -2,7 +2,7 @@
 
 import torch
 
-from .base import LinearOperator
+from .base import LinearOperator, Spectral
 from .kernels import check_kernel
 
 
@@ -23,11 +23,12 @@ def p2o(kernel: torch.Tensor, shape) -> torch.Tensor:
     return torch.fft.fft2(padded)
 
 
-class Blur(LinearOperator):
+class Blur(LinearOperator, Spectral):
     """``A x = k ⊛ x`` (circular). ``Aᵀ`` convolves with the flipped kernel (conjugate OTF).
 
     Prox (the Wiener-like filter of chapter 1):
-    ``x = F⁻¹[(conj(K) F(y) + rho F(z)) / (|K|² + rho)]``.
+    ``x = F⁻¹[(conj(K) F(y) + rho F(z)) / (|K|² + rho)]``. Spectral: the unitary DFT diagonalises A, with
+    singular values ``|K(ω)|`` (the phase of K goes into U).
     """
 
     def __init__(self, kernel: torch.Tensor):
@@ -56,6 +57,32 @@ class Blur(LinearOperator):
 
     def _init(self, y):
         return y.clone()
+
+    def pinv(self, y, eps=1e-12):
+        """``F⁻¹[F(y) / K]`` where ``|K| > eps``, 0 elsewhere (the inverse filter, minimum norm)."""
+        from .._checks import check_image
+
+        check_image(y, "y")
+        K = self.otf(y.shape[-2:], y)
+        safe = K.abs() > eps
+        inverse = torch.where(safe, 1 / torch.where(safe, K, torch.ones_like(K)), torch.zeros_like(K))
+        return torch.fft.ifft2(torch.fft.fft2(y) * inverse).real
+
+    # Spectral (DDRM): V = the unitary inverse DFT, Σ = |K|, U = V · phase(K)
+    def svd_vt(self, x):
+        return torch.fft.fft2(x, norm="ortho")
+
+    def svd_v(self, spectrum):
+        return torch.fft.ifft2(spectrum, norm="ortho").real
+
+    def singular_values(self, shape, like):
+        return self.otf(shape[-2:], like).abs()
+
+    def svd_y_bar(self, y, shape):
+        K = self.otf(shape[-2:], y)
+        observed = K.abs() > 0
+        safe = torch.where(observed, K, torch.ones_like(K))
+        return torch.where(observed, torch.fft.fft2(y, norm="ortho") / safe, 0)
 
     def _describe(self):
         return {"kernel": f"{self.kernel.shape[0]}x{self.kernel.shape[1]}"}

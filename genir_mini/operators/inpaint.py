@@ -3,7 +3,7 @@
 import torch
 
 from .._checks import check_image
-from .base import LinearOperator
+from .base import LinearOperator, Spectral
 
 
 def random_mask(height: int, width: int, missing: float = 0.5, generator: torch.Generator | None = None,
@@ -41,10 +41,11 @@ def box_mask(height: int, width: int, box: int | tuple | None = None, top: int |
     return mask
 
 
-class Inpainting(LinearOperator):
+class Inpainting(LinearOperator, Spectral):
     """``A x = M ⊙ x`` (self-adjoint). Prox: ``(M y + rho z) / (M + rho)`` elementwise.
 
-    The measurement keeps the image's shape (zeros where pixels are missing).
+    The measurement keeps the image's shape (zeros where pixels are missing): only the observed pixels are
+    measured (``restrict``, ``measured_entries``). Spectral: U = V = I, Σ = the mask.
     """
 
     def __init__(self, mask: torch.Tensor):
@@ -81,6 +82,28 @@ class Inpainting(LinearOperator):
         mask = self._mask_for(y).expand_as(y)
         mean = (y * mask).sum((-2, -1), keepdim=True) / mask.sum((-2, -1), keepdim=True).clamp_min(1)
         return torch.where(mask > 0, y, mean)
+
+    def pinv(self, y, eps=1e-12):
+        return self.At(y)
+
+    def restrict(self, y):
+        return y * self._mask_for(y)
+
+    def measured_entries(self, y):
+        return int(self.mask.sum().item()) * y.shape[1]
+
+    # Spectral (DDRM)
+    def svd_vt(self, x):
+        return x
+
+    def svd_v(self, spectrum):
+        return spectrum
+
+    def singular_values(self, shape, like):
+        return self.mask.to(like.device, like.dtype).expand(shape)
+
+    def svd_y_bar(self, y, shape):
+        return y * self.singular_values(shape, y)
 
     def _describe(self):
         return {"observed": f"{self.mask.mean().item():.0%}"}

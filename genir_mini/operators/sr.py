@@ -11,7 +11,8 @@ Two different "×s downsamplers" (do not mix them up):
 import torch
 import torch.nn.functional as F
 
-from .base import LinearOperator
+from .._checks import check_image
+from .base import LinearOperator, Spectral
 from .blur import Blur, p2o
 from .kernels import bicubic_kernel
 
@@ -104,12 +105,27 @@ class SuperResolution(LinearOperator):
     def _init(self, y):
         return upsample_bicubic_aligned(y, self.scale)
 
+    def pinv(self, y, eps=1e-12):
+        """``Aᵀ (A Aᵀ)⁻¹ y``: ``A Aᵀ`` is diagonal on the low-resolution Fourier grid (the block mean of
+        ``|K|²``); eigenvalues ``<= eps`` times the largest are treated as 0."""
+        check_image(y, "y")
+        s = self.scale
+        K = self.blur.otf((y.shape[-2] * s, y.shape[-1] * s), y)
+        AAt = block_mean((K.abs() ** 2).to(K.dtype), s).real
+        safe = AAt > eps * AAt.max()
+        w = torch.fft.ifft2(torch.fft.fft2(y) * torch.where(safe, 1 / AAt.clamp_min(eps), 0.0)).real
+        return self.At(w)
+
     def _describe(self):
         return {"scale": self.scale, "kernel": f"{self.kernel.shape[0]}x{self.kernel.shape[1]}"}
 
 
-class BlockAverageSR(LinearOperator):
-    """``A x`` = mean of each s×s block; ``Aᵀ y = up(y) / s²`` (nearest replication)."""
+class BlockAverageSR(LinearOperator, Spectral):
+    """``A x`` = mean of each s×s block; ``Aᵀ y = up(y) / s²`` (nearest replication).
+
+    Spectral: per block, the unit block-mean direction (all entries 1/s) has singular value 1/s, its
+    s² − 1 orthogonal complement 0; V is a Householder reflection per block (symmetric, its own inverse).
+    """
 
     def __init__(self, scale: int = 4):
         self.scale = _check_scale(scale)
@@ -134,6 +150,39 @@ class BlockAverageSR(LinearOperator):
 
     def _init(self, y):
         return F.interpolate(y, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+    def pinv(self, y, eps=1e-12):
+        return self.At(y) * self.scale**2
+
+    # Spectral (DDRM): spectra have shape (N, C, H/s, W/s, s²), coordinate 0 along the block mean
+    def _householder(self, like):
+        """The unit vector u of the reflection I − 2uuᵀ that maps e₁ to the block-mean direction 1/s."""
+        s = self.scale
+        u = -torch.full((s * s,), 1 / s, dtype=like.dtype, device=like.device)
+        u[0] += 1
+        return u / u.norm()
+
+    def svd_vt(self, x):
+        s, u = self.scale, self._householder(x)
+        n, c, h, w = x.shape
+        blocks = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // s, w // s, s * s)
+        return blocks - 2 * (blocks @ u)[..., None] * u
+
+    def svd_v(self, spectrum):
+        s, u = self.scale, self._householder(spectrum)
+        blocks = spectrum - 2 * (spectrum @ u)[..., None] * u
+        n, c, hs, ws, _ = blocks.shape
+        return blocks.reshape(n, c, hs, ws, s, s).permute(0, 1, 2, 4, 3, 5).reshape(n, c, hs * s, ws * s)
+
+    def singular_values(self, shape, like):
+        values = torch.zeros(self.scale**2, dtype=like.dtype, device=like.device)
+        values[0] = 1 / self.scale
+        return values
+
+    def svd_y_bar(self, y, shape):
+        out = torch.zeros((*y.shape, self.scale**2), dtype=y.dtype, device=y.device)
+        out[..., 0] = self.scale * y  # the block mean m has coordinate s·m along 1/s, and y = m
+        return out
 
     def _describe(self):
         return {"scale": self.scale}

@@ -1,10 +1,12 @@
 """DDPM and DDIM (chapter 3): schedules, the forward process, the ε-prediction loss, Tweedie's x̂₀,
 ancestral and DDIM samplers on any sub-sequence of timesteps, and the bridge to plug-and-play: an
-ε-model seen as a family of Gaussian denoisers D(x, σ).
+ε-model seen through its equivalent predictions (``parameterization.EpsModel``: x̂₀, ε̂, score, velocity and
+the Gaussian denoiser D(x, σ) of plug-and-play).
 
 Conventions (the book's notation page): discrete timesteps ``k = 0 … T−1`` with ``k = 0`` nearest the
 data; ``x_k = √ᾱ_k x₀ + √(1−ᾱ_k) ε``; the model works on images in [−1, 1] (``data.to_signed``) and is
-called as ``model(x_k, k / T)``. Public samplers return images in [0, 1].
+called as ``model(x_k, k / T)``. Samplers take the network wrapped once as an ``EpsModel`` and work in model
+units ([−1, 1]); ``generate`` returns images in [0, 1].
 """
 
 import math
@@ -14,6 +16,8 @@ import torch
 
 from .._checks import check_choice, check_image
 from ..units import to_signed, to_unit
+from . import parameterization
+from .parameterization import EpsModel
 
 
 @dataclass(frozen=True)
@@ -106,17 +110,17 @@ def q_sample(x0: torch.Tensor, k, noise: torch.Tensor, schedule: Schedule) -> to
 
 
 def predict_x0(x_k: torch.Tensor, k, eps: torch.Tensor, schedule: Schedule) -> torch.Tensor:
-    """Tweedie's estimate x̂₀ = (x_k − √(1 − ᾱ_k) ε̂)/√ᾱ_k = (x_k + (1 − ᾱ_k)·score)/√ᾱ_k."""
+    """Tweedie's estimate x̂₀ = (x_k − √(1 − ᾱ_k) ε̂)/√ᾱ_k = (x_k + (1 − ᾱ_k)·score)/√ᾱ_k (``parameterization``)."""
     k = _check_timesteps(k, schedule, x_k.shape[0])
     ab = _per_sample(schedule.alpha_bar, k, x_k)
-    return (x_k - (1 - ab).sqrt() * eps) / ab.sqrt()
+    return parameterization.x0_from_eps(x_k, eps, ab.sqrt(), (1 - ab).sqrt())
 
 
 def eps_from_x0(x_k: torch.Tensor, k, x0: torch.Tensor, schedule: Schedule) -> torch.Tensor:
     """The noise that takes x₀ to x_k: ε = (x_k − √ᾱ_k x₀)/√(1 − ᾱ_k) (inverse of ``predict_x0``)."""
     k = _check_timesteps(k, schedule, x_k.shape[0])
     ab = _per_sample(schedule.alpha_bar, k, x_k)
-    return (x_k - ab.sqrt() * x0) / (1 - ab).sqrt()
+    return parameterization.eps_from_x0(x_k, x0, ab.sqrt(), (1 - ab).sqrt())
 
 
 def eps_loss(model, x0: torch.Tensor, schedule: Schedule, generator: torch.Generator | None = None):
@@ -150,57 +154,53 @@ def timesteps(T: int, steps: int, spacing: str = "uniform") -> list:
 
 
 @torch.no_grad()
-def ddim_sample(model, schedule: Schedule, noise: torch.Tensor, steps: int = 50, eta: float = 0.0,
-                spacing: str = "uniform", generator: torch.Generator | None = None, clip: bool = True,
-                trajectory: bool = False):
-    """DDIM (Song et al., 2021) with stochasticity η from pure noise ``noise`` (N, C, H, W) → images in [0, 1].
+def ddim_sample(prior: EpsModel, noise: torch.Tensor, steps: int = 50, eta: float = 0.0,
+                spacing: str = "uniform", generator: torch.Generator | None = None, callback=None):
+    """DDIM (Song et al., 2021) with stochasticity η from pure noise ``noise`` (N, C, H, W); model units.
 
     For consecutive timesteps k > k' of the sub-sequence:
     x_{k'} = √ᾱ_{k'} x̂₀ + √(1 − ᾱ_{k'} − σ²) ε̂ + σ z, σ = η √((1 − ᾱ_{k'})/(1 − ᾱ_k)) √(1 − ᾱ_k/ᾱ_{k'}),
     and the last step returns x̂₀. η = 0 is deterministic (the probability-flow ODE's discretisation),
     η = 1 is ancestral sampling with the posterior variance β̃ (identical to ``ancestral_sample``).
-    One network evaluation (NFE) per step. ``clip`` clamps x̂₀ to [−1, 1] as guided-diffusion does.
-    With ``trajectory=True`` also returns the list of (k, x_k, x̂₀) in [0, 1] units.
+    One network evaluation (NFE) per step. ``prior.clip`` clamps x̂₀ to [−1, 1] as guided-diffusion does.
+    Like every sampler of the library it works in the model's units: the result is in [−1, 1]
+    (``units.to_unit`` gives images). ``callback`` receives ``{"i", "t" (= k), "x_t", "x0_hat"}`` per step.
     """
     if not 0 <= eta <= 1:
         raise ValueError(f"eta must be in [0, 1], got {eta}")
-    return _sample(model, schedule, noise, steps, spacing, generator, clip, trajectory, eta=eta)
+    return _sample(prior, noise, steps, spacing, generator, callback, eta=eta)
 
 
 @torch.no_grad()
-def ancestral_sample(model, schedule: Schedule, noise: torch.Tensor, steps: int | None = None,
+def ancestral_sample(prior: EpsModel, noise: torch.Tensor, steps: int | None = None,
                      variance: str = "beta_tilde", spacing: str = "uniform",
-                     generator: torch.Generator | None = None, clip: bool = True, trajectory: bool = False):
-    """DDPM ancestral sampling (Ho et al., 2020, Algorithm 2) on ``steps`` timesteps (default all T).
+                     generator: torch.Generator | None = None, callback=None):
+    """DDPM ancestral sampling (Ho et al., 2020, Algorithm 2) on ``steps`` timesteps (default all T); model units.
 
     Each step draws x_{k'} ~ N(c₁ x̂₀ + c₂ x_k, σ²) with the posterior q(x_{k'} | x_k, x₀) of the
     *respaced* chain, whose β is 1 − ᾱ_k/ᾱ_{k'} (Nichol & Dhariwal, 2021): c₁ = √ᾱ_{k'} β/(1 − ᾱ_k),
     c₂ = √(ᾱ_k/ᾱ_{k'}) (1 − ᾱ_{k'})/(1 − ᾱ_k), and σ² = β̃ = β(1 − ᾱ_{k'})/(1 − ᾱ_k) or σ² = β.
     """
     check_choice(variance, "variance", ("beta", "beta_tilde"))
-    return _sample(model, schedule, noise, steps or schedule.T, spacing, generator, clip, trajectory,
-                   variance=variance)
+    return _sample(prior, noise, steps or prior.schedule.T, spacing, generator, callback, variance=variance)
 
 
-def _sample(model, schedule, noise, steps, spacing, generator, clip, trajectory, eta=None, variance=None):
+def _sample(prior, noise, steps, spacing, generator, callback, eta=None, variance=None):
+    if not isinstance(prior, EpsModel):
+        raise TypeError(f"prior must be a parameterization.EpsModel (an ε-network with its schedule), "
+                        f"got {type(prior).__name__}")
     check_image(noise, "noise")
-    ks = timesteps(schedule.T, steps, spacing)
+    ks = timesteps(prior.schedule.T, steps, spacing)
     device = noise.device
-    ab_all = schedule.alpha_bar
-    x, path = noise, []
+    ab_all = prior.schedule.alpha_bar
+    x = noise
     for i, k in enumerate(ks):
-        eps = model(x, schedule.time(k).expand(x.shape[0]).to(device))
-        ab = ab_all[k].item()
-        x0 = (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
-        if clip:
-            x0 = x0.clamp(-1, 1)
-            eps = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
-        if trajectory:
-            path.append((k, to_unit(x).cpu(), to_unit(x0).cpu()))
+        x0, eps = prior.predict(x, k)
+        if callback is not None:
+            callback({"i": i, "t": k, "x_t": x, "x0_hat": x0})
         if i == len(ks) - 1:
-            x = x0
-            break
-        ab_prev = ab_all[ks[i + 1]].item()
+            return x0
+        ab, ab_prev = ab_all[k].item(), ab_all[ks[i + 1]].item()
         z = torch.randn(x.shape, generator=generator).to(device)
         if eta is not None:  # DDIM
             sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab)) * math.sqrt(1 - ab / ab_prev)
@@ -211,48 +211,16 @@ def _sample(model, schedule, noise, steps, spacing, generator, clip, trajectory,
             c2 = math.sqrt(ab / ab_prev) * (1 - ab_prev) / (1 - ab)
             var = beta * (1 - ab_prev) / (1 - ab) if variance == "beta_tilde" else beta
             x = c1 * x0 + c2 * x + math.sqrt(var) * z
-    images = to_unit(x)
-    return (images, path) if trajectory else images
 
 
 def generate(model, schedule: Schedule, n: int, shape, steps: int = 50, eta: float = 0.0,
              seed: int = 0, batch: int = 250, device="cpu") -> torch.Tensor:
-    """``n`` images (n, *shape) in [0, 1] by DDIM(η) with ``steps`` NFE, in batches, seeded."""
+    """``n`` images (n, *shape) in [0, 1] by DDIM(η) with ``steps`` NFE from the ε-network ``model``, seeded."""
+    prior = EpsModel(model, schedule)
     generator = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, batch):
         m = min(batch, n - start)
         noise = torch.randn((m, *shape), generator=generator).to(device)
-        out.append(ddim_sample(model, schedule, noise, steps, eta, generator=generator).cpu())
+        out.append(to_unit(ddim_sample(prior, noise, steps, eta, generator=generator)).cpu())
     return torch.cat(out).clamp(0, 1)
-
-
-class DiffusionDenoiser:
-    """An ε-model as a family of Gaussian denoisers D(x, σ) on [0, 1] images (chapter 3 → chapter 5).
-
-    A noisy image x = x₀ + σ n in [0, 1] units is z = 2x − 1 = z₀ + 2σ n in model units, i.e. x_k/√ᾱ_k
-    at the timestep whose σ̄_k is nearest to 2σ. So D(x, σ) = (x̂₀(√ᾱ_k z, k) + 1)/2 — Tweedie's posterior
-    mean, exactly the plug-and-play denoiser HQS needs. The factor 2 here is the factor 4 in
-    DiffPIR's λ (variances).
-    """
-
-    def __init__(self, model, schedule: Schedule, clip: bool = True):
-        self.model, self.schedule, self.clip = model, schedule, clip
-
-    def timestep(self, sigma: float) -> int:
-        """The timestep whose σ̄_k is nearest to 2σ (σ in [0, 1] image units)."""
-        return int((self.schedule.sigma_bar - 2 * float(sigma)).abs().argmin())
-
-    @torch.no_grad()
-    def __call__(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        check_image(x, "x")
-        if not sigma > 0:
-            raise ValueError(f"sigma must be positive, got {sigma}")
-        k = self.timestep(sigma)
-        ab = self.schedule.alpha_bar[k].item()
-        weight = next(iter(getattr(self.model, "parameters", lambda: [])()), None)
-        device = x.device if weight is None else weight.device  # run where the model is, answer where x is
-        x_k = math.sqrt(ab) * to_signed(x).to(device)
-        eps = self.model(x_k, self.schedule.time(k).expand(x.shape[0]).to(device))
-        x0 = (x_k - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
-        return to_unit(x0.clamp(-1, 1) if self.clip else x0).to(x.device)

@@ -19,9 +19,11 @@ import math
 import torch
 
 from .._checks import check_choice, check_image, check_positive
-from ..units import to_signed, to_unit
-from ..priors.diffusion import Schedule
 from ..operators import LinearOperator
+from ..priors.diffusion import Schedule
+from ..priors.parameterization import EpsModel, eps_from_x0
+from ..units import to_signed, to_unit
+from ._start import check_eps_model, check_start
 
 SIGMA_FLOOR = 0.001  # the official code's floor on σ_n (noise-free inpainting would otherwise give ρ = 0)
 
@@ -76,51 +78,43 @@ def rho_schedule(schedule: Schedule, ks, sigma_n: float, lam: float) -> torch.Te
 
 
 @torch.no_grad()
-def diffpir(y: torch.Tensor, operator: LinearOperator, model, schedule: Schedule, sigma_n: float,
-            steps: int = 100, lam: float = 7.0, zeta: float = 0.3, skip: str = "quad", x_init=None,
-            generator: torch.Generator | None = None, return_trajectory: bool = False):
+def diffpir(y: torch.Tensor, operator: LinearOperator, prior: EpsModel, *, sigma_n: float, steps: int = 100,
+            generator: torch.Generator | None = None, callback=None, lam: float = 7.0, zeta: float = 0.3,
+            skip: str = "quad", x_init=None):
     """Restore ``y`` (the measurement of ``operator``, [0, 1] units) with DiffPIR; returns (N, C, H, W) in [0, 1].
 
-    ``model(x_k, k/T)`` is an ε-model in [−1, 1] units; ``sigma_n`` the measurement noise (image units);
-    ``lam``, ``zeta`` as in Algorithm 1 (see ``TASK_DEFAULTS``); ``x_init`` (default ``operator.init(y)``)
+    ``prior``: the ε-model (``EpsModel``, [−1, 1] units); ``sigma_n`` the measurement noise (image units);
+    ``steps`` network evaluations; ``lam``, ``zeta`` as in Algorithm 1 (the defaults are the official
+    deblurring values; ``TASK_DEFAULTS`` are the book's per task). ``x_init`` (default ``operator.init(y)``)
     only seeds x_T = √ᾱ_T (2 x_init − 1) + √(1 − ᾱ_T) z, which is noise to within √ᾱ_T ≈ 0.006, as in
     the official code. The result is the data-corrected x̃₀ of the last step (k = 0); the official code
-    returns the x of the step before, √ᾱ₀ x̃₀ plus about 1 % noise. With ``return_trajectory`` also
-    returns a list of {"k", "x_k", "x0" (prior step), "x0_data" (data step), "rho"} in [0, 1] units.
+    returns the x of the step before, √ᾱ₀ x̃₀ plus about 1 % noise. ``callback`` receives
+    ``{"i", "t" (= k), "x_t", "x0_hat" (prior step), "x0_data" (data step), "rho"}`` per step, in image units.
     """
     check_image(y, "y")
     check_positive(sigma_n, "sigma_n", allow_zero=True)
     check_positive(lam, "lam")
     if not 0 <= zeta <= 1:
         raise ValueError(f"zeta must be in [0, 1], got {zeta}")
+    schedule = check_eps_model(prior).schedule
     ks = diffpir_timesteps(schedule.T, steps, skip)
     rhos = rho_schedule(schedule, ks, sigma_n, lam)
-    start = operator.init(y) if x_init is None else check_image(x_init, "x_init")
+    start = operator.init(y) if x_init is None else check_start(x_init, operator, y)
+    operator = operator.unchecked()
     ab = schedule.alpha_bar
     noise = torch.randn(start.shape, generator=generator).to(start.device)
     x = math.sqrt(ab[ks[0]]) * to_signed(start) + math.sqrt(1 - ab[ks[0]]) * noise
-    trajectory = []
     for i, k in enumerate(ks):
-        a = ab[k].item()
-        eps = model(x, schedule.time(k).expand(x.shape[0]).to(x.device))
-        x0 = ((x - math.sqrt(1 - a) * eps) / math.sqrt(a)).clamp(-1, 1)
+        x0 = prior.x0_hat(x, k)
         x0_data = to_signed(operator.prox(to_unit(x0), y, rhos[i].item()))
-        if return_trajectory:
-            trajectory.append({"k": k, "x_k": to_unit(x).cpu(), "x0": to_unit(x0).cpu(),
-                               "x0_data": to_unit(x0_data).cpu(), "rho": rhos[i].item()})
+        if callback is not None:
+            callback({"i": i, "t": k, "x_t": to_unit(x), "x0_hat": to_unit(x0), "x0_data": to_unit(x0_data),
+                      "rho": rhos[i].item()})
         if i == len(ks) - 1:
             break
-        eps_hat = (x - math.sqrt(a) * x0_data) / math.sqrt(1 - a)
-        a_next = ab[ks[i + 1]].item()
+        a, a_next = ab[k].item(), ab[ks[i + 1]].item()
+        eps_hat = eps_from_x0(x, x0_data, math.sqrt(a), math.sqrt(1 - a))
         z = torch.randn(x.shape, generator=generator).to(x.device)
         noise_mix = math.sqrt(1 - zeta) * eps_hat + math.sqrt(zeta) * z
         x = math.sqrt(a_next) * x0_data + math.sqrt(1 - a_next) * noise_mix
-    out = to_unit(x0_data).clamp(0, 1)
-    return (out, trajectory) if return_trajectory else out
-
-
-def restore(y, operator, model, schedule, sigma_n, task: str, generator=None, **overrides):
-    """DiffPIR with the book's per-task defaults (``TASK_DEFAULTS[task]``), any of them overridden."""
-    check_choice(task, "task", tuple(TASK_DEFAULTS))
-    settings = {**TASK_DEFAULTS[task], **overrides}
-    return diffpir(y, operator, model, schedule, sigma_n, generator=generator, **settings)
+    return to_unit(x0_data).clamp(0, 1)

@@ -20,39 +20,50 @@ import math
 import torch
 
 from .._checks import check_image, check_positive
-from ..units import to_unit
-from ..priors.diffusion import Schedule, timesteps
 from ..operators import LinearOperator
+from ..priors.diffusion import timesteps
+from ..priors.parameterization import EpsModel
+from ..units import to_unit
+from ._start import check_eps_model
+
+# ζ per task (``evaluation.tasks`` names) in the official configuration files (FFHQ 256², 1,000 steps):
+# 0.3 for super-resolution and deblurring, 0.5 for inpainting. The book uses them unchanged.
+OFFICIAL_SETTINGS = {
+    "sr4": {"scale": 0.3}, "deblur-gaussian": {"scale": 0.3}, "deblur-motion": {"scale": 0.3},
+    "inpaint-random": {"scale": 0.5}, "inpaint-box": {"scale": 0.5},
+}
+TASK_DEFAULTS = OFFICIAL_SETTINGS
 
 
-def dps(y: torch.Tensor, operator: LinearOperator, model, schedule: Schedule, steps: int = 1000,
-        scale: float = 1.0, generator: torch.Generator | None = None, return_trajectory: bool = False):
+def dps(y: torch.Tensor, operator: LinearOperator, prior: EpsModel, *, sigma_n: float = 0.0, steps: int = 1000,
+        generator: torch.Generator | None = None, callback=None, scale: float = 1.0):
     """Restore ``y`` ([0, 1] units) with DPS on ``steps`` uniform timesteps; returns (N, C, H, W) in [0, 1].
 
-    ``model(x_k, k/T)``: an ε-model in [−1, 1] units; ``scale``: ζ above. Each image of the batch gets its
-    own normalised step (the official code takes one norm over the whole batch). With
-    ``return_trajectory`` also returns a list of {"k", "x_k", "x0", "residual"} ([0, 1] units).
+    ``prior``: the ε-model (``EpsModel``, [−1, 1] units); ``scale``: ζ above. The step size does not use the
+    noise level (``sigma_n`` is accepted for the common signature and checked). Each image of the batch gets
+    its own normalised step (the official code takes one norm over the whole batch). ``callback`` receives
+    ``{"i", "t" (= k), "x_t", "x0_hat", "residual"}`` per step (image units; ``residual``: ‖y − A x̂₀‖ per image).
     """
     check_image(y, "y")
+    check_positive(sigma_n, "sigma_n", allow_zero=True)
     check_positive(scale, "scale", allow_zero=True)
+    schedule = check_eps_model(prior).schedule
     ks = timesteps(schedule.T, steps)
     ab_all = schedule.alpha_bar
     shape = operator.init(y).shape
+    operator = operator.unchecked()
     x = torch.randn(shape, generator=generator).to(y.device)
-    trajectory = []
     for i, k in enumerate(ks):
         ab = ab_all[k].item()
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            eps = model(x, schedule.time(k).expand(x.shape[0]).to(x.device))
-            x0 = ((x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)).clamp(-1, 1)
+            x0 = prior.x0_hat(x, k)
             residual = 2 * (y - operator.A(to_unit(x0)))  # model units
             norms = residual.flatten(1).norm(dim=1)
             grad, = torch.autograd.grad(norms.sum(), x)
-        x, x0, eps = x.detach(), x0.detach(), eps.detach()
-        if return_trajectory:
-            trajectory.append({"k": k, "x_k": to_unit(x).cpu(), "x0": to_unit(x0).cpu(),
-                               "residual": (norms.detach() / 2).cpu()})
+        x, x0 = x.detach(), x0.detach()
+        if callback is not None:
+            callback({"i": i, "t": k, "x_t": to_unit(x), "x0_hat": to_unit(x0), "residual": norms.detach() / 2})
         if i == len(ks) - 1:
             x = x0
             break
@@ -61,5 +72,4 @@ def dps(y: torch.Tensor, operator: LinearOperator, model, schedule: Schedule, st
         mean = (math.sqrt(ab_prev) * beta * x0 + math.sqrt(ab / ab_prev) * (1 - ab_prev) * x) / (1 - ab)
         std = math.sqrt(beta * (1 - ab_prev) / (1 - ab))
         x = mean + std * torch.randn(x.shape, generator=generator).to(x.device) - scale * grad
-    out = to_unit(x).clamp(0, 1)
-    return (out, trajectory) if return_trajectory else out
+    return to_unit(x).clamp(0, 1)

@@ -21,13 +21,13 @@ import math
 
 import torch
 
-from .._checks import check_image, check_positive
-from ..operators import BlockAverageSR, Blur, Identity, Inpainting, LinearOperator, SuperResolution, block_mean
+from .._checks import broadcast_image, check_image, check_positive
+from ..operators import Blur, LinearOperator, SuperResolution, block_mean, cg_solve
 
 __all__ = [
     "inverse_filter", "least_squares", "tikhonov", "cg_solve", "wiener",
     "frequency_radius", "power_law_spectrum", "radial_power_spectrum", "fit_power_spectrum",
-    "constant_image",
+    "constant_image", "discrepancy_rho", "closed_form",
 ]
 
 
@@ -64,21 +64,6 @@ def constant_image(y: torch.Tensor, operator: LinearOperator) -> torch.Tensor:
     return operator.init(y).mean(dim=(-2, -1), keepdim=True)
 
 
-def _as_image(z, like: torch.Tensor, name="z"):
-    """``z`` (None, a number or a tensor broadcastable to ``like``) as a tensor of ``like``'s shape."""
-    if z is None:
-        return torch.zeros_like(like)
-    if isinstance(z, (int, float)):
-        return torch.full_like(like, float(z))
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"{name} must be None, a number or a tensor, got {type(z).__name__}")
-    try:
-        return torch.broadcast_to(z.to(like.dtype), like.shape).clone()
-    except RuntimeError:
-        raise ValueError(f"{name} of shape {tuple(z.shape)} does not broadcast to the image shape "
-                         f"{tuple(like.shape)}") from None
-
-
 # ---------------------------------------------------------------------------------------------
 # inverse filter and least squares
 
@@ -95,10 +80,7 @@ def inverse_filter(blur: Blur, y: torch.Tensor, eps: float = 1e-12) -> torch.Ten
     _check_operator(blur, "blur", Blur)
     check_image(y, "y")
     check_positive(eps, "eps")
-    K = blur.otf(y.shape[-2:], y)
-    safe = K.abs() > eps
-    inverse = torch.where(safe, 1 / torch.where(safe, K, torch.ones_like(K)), torch.zeros_like(K))
-    return torch.fft.ifft2(torch.fft.fft2(y) * inverse).real
+    return blur.pinv(y, eps)
 
 
 def least_squares(operator: LinearOperator, y: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -117,21 +99,7 @@ def least_squares(operator: LinearOperator, y: torch.Tensor, eps: float = 1e-12)
     _check_operator(operator)
     check_image(y, "y")
     check_positive(eps, "eps")
-    if isinstance(operator, Blur):
-        return inverse_filter(operator, y, eps)
-    if isinstance(operator, SuperResolution):
-        s = operator.scale
-        K = operator.blur.otf((y.shape[-2] * s, y.shape[-1] * s), y)
-        AAt = block_mean((K.abs() ** 2).to(K.dtype), s).real  # eigenvalues of A Aᵀ on the LR grid
-        safe = AAt > eps * AAt.max()
-        w = torch.fft.ifft2(torch.fft.fft2(y) * torch.where(safe, 1 / AAt.clamp_min(eps), 0.0)).real
-        return operator.At(w)
-    if isinstance(operator, BlockAverageSR):
-        return operator.At(y) * operator.scale**2
-    if isinstance(operator, (Inpainting, Identity)):
-        return operator.At(y)
-    raise TypeError(f"least_squares has no closed form for operator {type(operator).__name__}; "
-                    "use cg_solve(operator, y, rho, iters=...) with a small rho")
+    return operator.pinv(y, eps)
 
 
 def tikhonov(operator: LinearOperator, y: torch.Tensor, rho, z=None) -> torch.Tensor:
@@ -145,66 +113,54 @@ def tikhonov(operator: LinearOperator, y: torch.Tensor, rho, z=None) -> torch.Te
     check_image(y, "y")
     x0 = operator.init(y)
     z = constant_image(y, operator) if z is None else z
-    return operator.prox(_as_image(z, x0), y, rho)
+    return operator.prox(broadcast_image(z, x0), y, rho)
 
 
 # ---------------------------------------------------------------------------------------------
-# conjugate gradients
+# the closed-form baseline of the later chapters
 
 
-def cg_solve(operator: LinearOperator, y: torch.Tensor, rho, z=None, iters: int = 100, x0=None,
-             regularizer=None, tol: float = 0.0) -> torch.Tensor:
-    """Solve ``(AᵀA + rho R) x = Aᵀy + rho R z`` by conjugate gradients, for ANY linear operator.
+def discrepancy_rho(operator: LinearOperator, z: torch.Tensor, y: torch.Tensor, sigma_n: float,
+                    entries: int | None = None, steps: int = 30) -> torch.Tensor:
+    """Per-image ``ρ`` ``(N,)`` with ``||y − A prox(z, y, ρ)||² = σ_n² · entries`` (Morozov's discrepancy
+    principle: fit the data down to the noise level, no further), by bisection on ``log10 ρ ∈ [−6, 3]``.
 
-    Only ``operator.A`` and ``operator.At`` are used, so this checks the closed-form ``prox`` of every
-    operator (``R = I``) and solves problems that have no closed form (chapter 1, eq. ``eq-normal``).
-    ``y``: measurement; ``rho > 0``: a number or ``(N,)`` tensor; ``z``: prior image (``None`` = 0,
-    a number, or a tensor broadcastable to ``(N, C, H, W)``); ``iters``: the number of CG iterations;
-    ``x0``: starting image (default ``z``); ``regularizer``: a callable ``R(v)`` for a symmetric positive
-    definite ``R`` (default the identity); ``tol``: an image stops iterating once its residual norm is below
-    ``max(tol, 10 · machine epsilon)`` times the norm of its right-hand side (beyond rounding level more
-    iterations cannot help, and they would compute with denormal numbers, which is very slow); the loop ends
-    when every image has stopped. Each image of the batch is its own system.
-    Returns ``x`` of shape ``(N, C, H, W)`` in ``y``'s dtype (use float64 for tight checks).
+    ``entries``: the number of noisy entries in one measurement (default ``operator.measured_entries(y)``).
+    The residual grows with ``ρ``, so the bisection is well defined.
     """
-    _check_operator(operator)
+    target = sigma_n**2 * (operator.measured_entries(y) if entries is None else entries)
+    lo = torch.full((y.shape[0],), -6.0, dtype=torch.float64)
+    hi = torch.full((y.shape[0],), 3.0, dtype=torch.float64)
+    fast = operator.unchecked()
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        x = fast.prox(z, y, (10**mid).to(y.dtype))
+        too_far = ((fast.A(x) - y) ** 2).sum((1, 2, 3)).double() > target
+        hi, lo = torch.where(too_far, mid, hi), torch.where(too_far, lo, mid)
+    return (10 ** ((lo + hi) / 2)).to(y.dtype)
+
+
+def closed_form(y: torch.Tensor, operator: LinearOperator, prior=None, *, sigma_n: float, steps: int = 30,
+                generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
+    """The closed-form baseline (chapter 2): Tikhonov regularisation towards a flat image.
+
+    ``x̂ = argmin ||y − A x||² + ρ ||x − m||²`` = ``operator.prox(m, y, ρ)``, the MAP estimate under a white
+    Gaussian prior centred on ``m``, the mean of the observed values of ``y`` (per image and channel); ``ρ``
+    (per image) follows the discrepancy principle (``discrepancy_rho``, ``steps`` bisection steps). For
+    super-resolution the baseline is the usual reference, bicubic interpolation (``operator.init(y)``); the
+    white-prior Tikhonov solution there is an interpolation with the blur kernel and scores about the same
+    (chapter 1). No network: ``prior`` must be ``None``; ``generator`` and ``callback`` are unused (the
+    common signature of ``restore.methods``).
+    """
     check_image(y, "y")
-    _check_iters(iters)
-    check_positive(tol, "tol", allow_zero=True)
-    check_positive(rho, "rho")
-    if regularizer is not None and not callable(regularizer):
-        raise TypeError(f"regularizer must be a callable R(v) or None, got {type(regularizer).__name__}")
-    R = regularizer or (lambda v: v)
-    Aty = operator.At(y)
-    rho = torch.as_tensor(rho, dtype=y.dtype, device=y.device)
-    rho = rho.view(-1, 1, 1, 1) if rho.ndim == 1 else rho
-    z = _as_image(z, Aty)
-    x = z.clone() if x0 is None else _as_image(check_image(x0, "x0"), Aty, "x0")
-
-    def normal(v):
-        return operator.At(operator.A(v)) + rho * R(v)
-
-    def dot(a, b):  # one inner product per image, shaped to broadcast
-        return (a * b).sum(dim=(1, 2, 3), keepdim=True)
-
-    b = Aty + rho * R(z)
-    r = b - normal(x)
-    p = r.clone()
-    rr = dot(r, r)
-    finfo = torch.finfo(y.dtype)
-    stop = (max(tol, 10 * finfo.eps) ** 2) * dot(b, b)
-    for _ in range(iters):
-        active = rr > stop  # (N, 1, 1, 1): images still iterating; the others are frozen
-        if not bool(active.any()):
-            break
-        Ap = normal(p)
-        alpha = torch.where(active, rr / dot(p, Ap).clamp_min(finfo.tiny), 0.0)
-        x = x + alpha * p
-        r = r - alpha * Ap
-        rr_new = dot(r, r)
-        p = r + torch.where(active, rr_new / rr.clamp_min(finfo.tiny), 0.0) * p
-        rr = rr_new
-    return x
+    _check_operator(operator)
+    if prior is not None:
+        raise TypeError(f"the closed form uses its own flat Gaussian prior; prior must be None, got "
+                        f"{type(prior).__name__}")
+    if isinstance(operator, SuperResolution):
+        return operator.init(y)
+    m = constant_image(y, operator).expand_as(y).contiguous()
+    return operator.prox(m, y, discrepancy_rho(operator, m, y, sigma_n, steps=steps))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,7 +257,7 @@ def wiener(operator: LinearOperator, y: torch.Tensor, sigma: float, spectrum: to
     check_positive(sigma, "sigma")
     x0 = operator.init(y)
     P = _check_spectrum(spectrum, x0.shape[-2:]).to(y.dtype).to(y.device)
-    mu = _as_image(constant_image(y, operator) if mean is None else mean, x0, "mean")
+    mu = broadcast_image(constant_image(y, operator) if mean is None else mean, x0, "mean")
     if isinstance(operator, Blur):
         K = operator.otf(y.shape[-2:], y)
         rho = sigma**2 / P

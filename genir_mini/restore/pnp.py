@@ -16,6 +16,7 @@ import torch
 
 from .._checks import check_image, check_positive
 from ..operators import LinearOperator
+from ._start import check_start
 
 SIGMA_MAX = 49 / 255
 SIGMA_FLOOR = 0.255 / 255  # DPIR's floor on σ_n: keeps ρ_k > 0 for noise-free measurements
@@ -46,28 +47,31 @@ def dpir_schedule(sigma_n: float, n_iter: int = 8, lam: float = 0.23, sigma_max:
     return sigmas, rhos
 
 
-def pnp_hqs(y: torch.Tensor, operator: LinearOperator, denoiser, sigmas, rhos, x_init=None,
-            return_trajectory: bool = False):
-    """Run HQS: ``len(sigmas)`` iterations of (data prox, denoiser). Returns the last denoiser output.
+def pnp_hqs(y: torch.Tensor, operator: LinearOperator, denoiser, *, sigma_n: float, steps: int = 8,
+            generator: torch.Generator | None = None, callback=None, lam: float = 0.23,
+            sigma_max: float = SIGMA_MAX, sigma_min: float | None = None, schedule=None, x_init=None):
+    """Restore ``y`` with HQS: ``steps`` iterations of (data prox, denoiser); returns the last denoiser output.
 
-    ``y``: measurement; ``denoiser(x, sigma)``: any Gaussian denoiser (``genir_mini.priors.denoisers``);
-    ``x_init`` defaults to ``operator.init(y)``. With ``return_trajectory=True`` also returns a list of
-    ``{"x": data-step output, "z": denoiser output, "sigma", "rho"}`` per iteration.
+    ``denoiser(x, sigma)``: any Gaussian denoiser D (``priors.denoisers``, ``EpsModel.denoise``); one
+    evaluation per iteration. The levels and weights are DPIR's (``dpir_schedule(sigma_n, steps, lam,
+    sigma_max, sigma_min)``) unless ``schedule = (sigmas, rhos)`` gives them (then ``len(sigmas) == steps``).
+    ``x_init`` defaults to ``operator.init(y)``. HQS draws no random numbers (``generator`` is accepted for
+    the common signature). ``callback`` receives ``{"i", "t" (= σ_k), "x_t" (the data step's output, the
+    denoiser's input), "x0_hat" (the denoiser's output), "rho"}`` per iteration, in image units.
     """
     check_image(y, "y")
-    if len(sigmas) != len(rhos) or len(sigmas) == 0:
-        raise ValueError(f"sigmas and rhos must be non-empty and of equal length, got {len(sigmas)} and {len(rhos)}")
-    z = operator.init(y) if x_init is None else check_image(x_init, "x_init")
-    trajectory = []
-    for sigma, rho in zip(sigmas, rhos):
+    if schedule is None:
+        sigmas, rhos = dpir_schedule(sigma_n, steps, lam, sigma_max, sigma_min)
+    else:
+        sigmas, rhos = schedule
+        if len(sigmas) != len(rhos) or len(sigmas) != steps:
+            raise ValueError(f"schedule must be (sigmas, rhos) of length steps={steps}, "
+                             f"got lengths {len(sigmas)} and {len(rhos)}")
+    z = operator.init(y) if x_init is None else check_start(x_init, operator, y)
+    operator = operator.unchecked()
+    for i, (sigma, rho) in enumerate(zip(sigmas, rhos)):
         x = operator.prox(z, y, float(rho))
         z = denoiser(x, float(sigma))
-        if return_trajectory:
-            trajectory.append({"x": x, "z": z, "sigma": float(sigma), "rho": float(rho)})
-    return (z, trajectory) if return_trajectory else z
-
-
-def restore(y, operator, denoiser, sigma_n: float, n_iter: int = 8, lam: float = 0.23, **schedule):
-    """PnP-HQS with DPIR's schedule in one call (``schedule``: ``sigma_max``/``sigma_min``)."""
-    sigmas, rhos = dpir_schedule(sigma_n, n_iter, lam, **schedule)
-    return pnp_hqs(y, operator, denoiser, sigmas, rhos)
+        if callback is not None:
+            callback({"i": i, "t": float(sigma), "x_t": x, "x0_hat": z, "rho": float(rho)})
+    return z
