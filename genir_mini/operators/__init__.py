@@ -9,7 +9,8 @@ from .noise import add_noise
 from .sr import BlockAverageSR, SuperResolution, block_mean, upsample_bicubic_aligned, zero_upsample
 
 __all__ = [
-    "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS", "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
+    "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS",
+    "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
     "gaussian_kernel", "motion_kernel", "bicubic_kernel", "box_kernel", "check_kernel",
     "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned", "block_mean",
 ]

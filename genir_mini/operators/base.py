@@ -43,7 +43,7 @@ class LinearOperator:
         return self._At(y)
 
     def prox(self, z: torch.Tensor, y: torch.Tensor, rho) -> torch.Tensor:
-        """``argmin_x ||y - A x||² + rho ||x - z||²``; ``rho`` > 0, a number or a ``(N,)``/``(N, 1, 1, 1)`` tensor."""
+        """``argmin_x ||y - A x||² + rho ||x - z||²``; ``rho`` > 0: a number, ``(N,)`` or ``(N, 1, 1, 1)``."""
         check_image(z, "z")
         check_image(y, "y")
         self._check_measurement(y)

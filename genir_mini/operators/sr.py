@@ -165,7 +165,8 @@ class BlockAverageSR(LinearOperator, Spectral):
     def svd_vt(self, x):
         s, u = self.scale, self._householder(x)
         n, c, h, w = x.shape
-        blocks = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // s, w // s, s * s)
+        blocks = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 2, 4, 3, 5)
+        blocks = blocks.reshape(n, c, h // s, w // s, s * s)
         return blocks - 2 * (blocks @ u)[..., None] * u
 
     def svd_v(self, spectrum):

@@ -64,9 +64,11 @@ def pnp_hqs(y: torch.Tensor, operator: LinearOperator, denoiser, *, sigma_n: flo
         sigmas, rhos = dpir_schedule(sigma_n, steps, lam, sigma_max, sigma_min)
     else:
         sigmas, rhos = schedule
-        if len(sigmas) != len(rhos) or len(sigmas) != steps:
-            raise ValueError(f"schedule must be (sigmas, rhos) of length steps={steps}, "
+        if len(sigmas) != len(rhos) or len(sigmas) != steps or len(sigmas) == 0:
+            raise ValueError(f"schedule must be non-empty (sigmas, rhos) of length steps={steps}, "
                              f"got lengths {len(sigmas)} and {len(rhos)}")
+        for rho in rhos:  # the loop's operator.unchecked() would not check them
+            check_positive(float(rho), "rho")
     z = operator.init(y) if x_init is None else check_start(x_init, operator, y)
     operator = operator.unchecked()
     for i, (sigma, rho) in enumerate(zip(sigmas, rhos)):
