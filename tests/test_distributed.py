@@ -45,7 +45,8 @@ def fresh_model():
 
 
 def config(seed=0, micro_batches=None):
-    return TrainConfig(steps=12, lr=1e-2, checkpoint_every=4, ema_decay=0.9, seed=seed, micro_batches=micro_batches)
+    return TrainConfig(steps=12, lr=1e-2, checkpoint_every=4, ema_decay=0.9, seed=seed,
+                       micro_batches=micro_batches)
 
 
 def torchrun(*args, env=None):

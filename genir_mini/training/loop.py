@@ -68,7 +68,7 @@ class TrainResult:
     history: list = field(default_factory=list)  # (step, loss) pairs
     seconds: float = 0.0
     resumed_from: int = 0
-    settings: dict = field(default_factory=dict)  # what the run used: precision, compiled, processes, micro_batches
+    settings: dict = field(default_factory=dict)  # used: precision, compiled, processes, micro_batches
 
 
 def step_generator(seed: int, step: int, device="cpu") -> torch.Generator:
@@ -120,7 +120,7 @@ def is_main_process() -> bool:
 
 
 def _chunk(batch, index: int, count: int):
-    """Chunk ``index`` of ``count`` equal contiguous chunks, along dim 0, of a tensor or a tuple/list/dict of them."""
+    """Chunk ``index`` of ``count`` equal contiguous chunks (dim 0) of a tensor or a tuple, list, dict of them."""
     if isinstance(batch, torch.Tensor):
         if batch.shape[0] % count:
             raise ValueError(f"the batch size {batch.shape[0]} is not divisible by micro_batches = {count}")
