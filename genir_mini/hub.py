@@ -108,6 +108,7 @@ def publish(name: str, result: dict, directory=None, force: bool = False) -> dic
         "steps": result["steps"], "hardware": result["hardware"], "train_seconds": result["train_seconds"],
         "parameters": sum(p.numel() for p in result["model"].parameters()),
         "evaluation": result["evaluation"], "created": time.strftime("%Y-%m-%d"),
+        "training": result.get("training", {}),  # precision, compiled, processes, micro_batches used
     }
     entries[name] = entry
     tmp = directory / "manifest.json.tmp"

@@ -108,3 +108,22 @@ def test_bad_log_every():
     batch_fn, loss_fn = make_problem()
     with pytest.raises(ValueError, match="log_every"):
         train(fresh_model(), loss_fn, batch_fn, TrainConfig(steps=2), progress=False, log_every=0)
+
+
+def test_bf16_runs_where_supported_and_says_fp32_elsewhere(monkeypatch, capsys):
+    from genir_mini.training import loop
+
+    batch_fn, loss_fn = make_problem()
+    monkeypatch.setattr(loop, "bf16_supported", lambda device="cpu": False)
+    result = train(fresh_model(), loss_fn, batch_fn, TrainConfig(steps=3, bf16=True), progress=False)
+    assert result.settings["precision"] == "fp32" and "training in fp32" in capsys.readouterr().err
+    monkeypatch.setattr(loop, "bf16_supported", lambda device="cpu": True)  # autocast also where it is slow
+    bf16 = train(fresh_model(), loss_fn, batch_fn, TrainConfig(steps=3, bf16=True), progress=False)
+    assert bf16.settings["precision"] == "bf16"
+    assert not all(torch.equal(p, q) for p, q in zip(bf16.model.parameters(), result.model.parameters()))
+    assert all(torch.allclose(p, q, atol=0.05) for p, q in zip(bf16.model.parameters(), result.model.parameters()))
+
+
+def test_bad_flag_type():
+    with pytest.raises(TypeError, match="bf16"):
+        TrainConfig(steps=2, bf16="yes")

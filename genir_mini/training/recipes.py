@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .. import data
 from .._checks import check_choice
 from ..nets import DRUNet, DigitClassifier, UNet
-from .loop import TrainConfig, train
+from .loop import TrainConfig, is_main_process, train
 
 TIERS = ("smoke", "cpu", "gpu")
 
@@ -353,10 +353,10 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
     batch_fn, loss_fn = recipe.make_task(config)
     result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
                    progress=progress)
-    figures = recipe.evaluate(result.ema, config) if evaluate else {}
+    figures = recipe.evaluate(result.ema, config) if evaluate and is_main_process() else {}
     return {"recipe": name, "tier": tier, "config": config, "model": result.ema, "history": result.history,
             "train_seconds": round(result.seconds, 1), "hardware": hardware(device), "evaluation": figures,
-            "steps": config["train"]["steps"]}
+            "steps": config["train"]["steps"], "training": result.settings}
 
 
 def main(argv=None):
@@ -380,6 +380,8 @@ def main(argv=None):
     run_dir = args.run_dir or default_run_dir(args.recipe, args.tier)
     t0 = time.perf_counter()
     out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress, data_dir=args.data_dir)
+    if not is_main_process():  # under torchrun, rank 0 reports and publishes
+        return
     print(f"trained {args.recipe} ({args.tier}) in {out['train_seconds']} s on {out['hardware']}")
     print("evaluation:", out["evaluation"])
     if args.publish:
