@@ -2,7 +2,7 @@
 
 A linear operator ``A`` maps an image ``x`` of shape ``(N, C, H, W)`` to a measurement ``y = A x``;
 ``At`` is its true adjoint (``<A x, y> = <x, At y>``), and ``prox`` solves the data sub-problem of
-HQS / DPIR / DiffPIR in closed form (book, chapter 1, eq. "prox"):
+HQS / DPIR / DiffPIR in closed form (book, ch. 1, eq. 1.6):
 
     prox(z, y, rho) = argmin_x ||y - A x||^2 + rho * ||x - z||^2   <=>   (AᵀA + rho I) x = Aᵀy + rho z.
 
