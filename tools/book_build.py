@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.util
 import json
 import shutil
 import sys
@@ -38,12 +39,12 @@ KEYED_FILES = ("data/checkpoints/manifest.json", "requirements.txt")
 
 def cache_key(root: Path = ROOT) -> str:
     """One line naming everything the chapters' outputs depend on besides their code cells."""
-    sys.path.insert(0, str(root))
-    try:
-        import genir_mini
-    finally:
-        sys.path.pop(0)
-    parts = [f"genir_mini {genir_mini.source_fingerprint()}"]
+    # genir_mini/__init__.py imports its submodules lazily: load it on its own, from this root, whatever
+    # genir_mini the running interpreter has imported or installed
+    spec = importlib.util.spec_from_file_location("_genir_mini_fingerprint", root / "genir_mini" / "__init__.py")
+    library = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(library)
+    parts = [f"genir_mini {library.source_fingerprint()}"]
     for name in KEYED_FILES:
         path = root / name
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "missing"
