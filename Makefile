@@ -22,9 +22,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 student: setup
 	$(BIN)/python tools/make_student.py book student
 
+# Chapters are executed through jupyter-cache: only those whose code cells changed run again, and all of them
+# when the library, the checkpoints' manifest or requirements.txt changed (tools/book_build.py prepare).
 book: setup student
+	$(BIN)/python tools/book_build.py prepare _build
 	GENIR_BOOK_BUILD=1 $(BIN)/jupyter-book build . -W --keep-going
 	mkdir -p _build/html/student && cp student/*.ipynb _build/html/student/
+	$(BIN)/python tools/book_build.py finish _build
 
 test: setup
 	$(BIN)/python -m pytest -q

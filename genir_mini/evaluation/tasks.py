@@ -1,6 +1,6 @@
 """The book's standard restoration tasks and one way to benchmark methods on them (chapters 2, 5, 10).
 
-A task is a degradation ``y = A x + n`` with ``n ~ N(0, σ_n² I)`` (chapter 1, eq. "forward model")
+A task is a degradation ``y = A x + n`` with ``n ~ N(0, σ_n² I)`` (ch. 1, eq. 1.1)
 together with DPIR's iteration settings for it (chapter 2). Every chapter builds its tasks with
 ``make_task`` and scores methods with ``benchmark``, so tables are computed the same way everywhere::
 

@@ -2,7 +2,7 @@
 
 A linear operator ``A`` maps an image ``x`` of shape ``(N, C, H, W)`` to a measurement ``y = A x``;
 ``At`` is its true adjoint (``<A x, y> = <x, At y>``), and ``prox`` solves the data sub-problem of
-HQS / DPIR / DiffPIR (book, chapter 1, eq. "prox"):
+HQS / DPIR / DiffPIR (book, ch. 1, eq. 1.6):
 
     prox(z, y, rho) = argmin_x ||y - A x||^2 + rho * ||x - z||^2   <=>   (AᵀA + rho I) x = Aᵀy + rho z.
 
@@ -62,7 +62,7 @@ class LinearOperator:
         return self._init(y)
 
     def pinv(self, y: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-        """The minimum-norm least-squares solution ``A⁺ y`` in closed form (chapter 1, eq. ``eq-pinv``).
+        """The minimum-norm least-squares solution ``A⁺ y`` in closed form (ch. 1, eq. 1.2).
 
         Operators whose ``A Aᵀ`` they can invert in closed form override this; the others have no such
         capability and raise ``TypeError`` (``cg_solve`` with a small ``rho`` approximates it for any operator).

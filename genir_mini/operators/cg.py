@@ -22,7 +22,7 @@ def cg_solve(operator, y: torch.Tensor, rho, z=None, iters: int = 100, x0=None,
     """Solve ``(AᵀA + rho R) x = Aᵀy + rho R z`` by conjugate gradients, for ANY linear operator.
 
     Only ``operator.A`` and ``operator.At`` are used, so this checks the closed-form ``prox`` of every
-    operator (``R = I``) and solves problems that have no closed form (chapter 1, eq. ``eq-normal``).
+    operator (``R = I``) and solves problems that have no closed form (ch. 1, eq. 1.7).
     ``y``: measurement; ``rho > 0``: a number or ``(N,)`` tensor; ``z``: prior image (``None`` = 0,
     a number, or a tensor broadcastable to ``(N, C, H, W)``); ``iters``: the number of CG iterations;
     ``x0``: starting image (default ``z``); ``regularizer``: a callable ``R(v)`` for a symmetric positive

@@ -103,7 +103,7 @@ def _check_timesteps(k, schedule: Schedule, n: int) -> torch.Tensor:
 
 
 def q_sample(x0: torch.Tensor, k, noise: torch.Tensor, schedule: Schedule) -> torch.Tensor:
-    """The forward process x_k = √ᾱ_k x₀ + √(1 − ᾱ_k) ε (chapter 3, eq. forward); x₀ in model units."""
+    """The forward process x_k = √ᾱ_k x₀ + √(1 − ᾱ_k) ε (ch. 3, eq. 3.2); x₀ in model units."""
     k = _check_timesteps(k, schedule, x0.shape[0])
     ab = _per_sample(schedule.alpha_bar, k, x0)
     return ab.sqrt() * x0 + (1 - ab).sqrt() * noise

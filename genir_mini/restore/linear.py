@@ -2,7 +2,7 @@
 Tikhonov, Wiener, and a conjugate-gradient solver that works for any operator.
 
 Every estimator here is linear in ``y`` and is a special case of one quadratic problem
-(chapter 1, eqs. ``eq-normal`` and ``eq-wiener``):
+(ch. 1, eqs. 1.7 and 1.11):
 
     x̂ = argmin_x ||y − A x||² + rho · (x − z)ᵀ R (x − z)    <=>    (AᵀA + rho R) x = Aᵀy + rho R z,
 
@@ -69,7 +69,7 @@ def constant_image(y: torch.Tensor, operator: LinearOperator) -> torch.Tensor:
 
 
 def inverse_filter(blur: Blur, y: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """The naive inverse filter ``x = F⁻¹[F(y) / K]`` for a circular ``Blur`` (chapter 1, eq. ``eq-inverse``).
+    """The naive inverse filter ``x = F⁻¹[F(y) / K]`` for a circular ``Blur`` (ch. 1, eq. 1.4).
 
     ``y``: ``(N, C, H, W)`` blurred image; returns ``(N, C, H, W)``. Frequencies where ``|K| <= eps``
     are set to 0 instead (they are in the numerical null space), so the result is the minimum-norm
@@ -84,7 +84,7 @@ def inverse_filter(blur: Blur, y: torch.Tensor, eps: float = 1e-12) -> torch.Ten
 
 
 def least_squares(operator: LinearOperator, y: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """The minimum-norm least-squares solution ``A⁺ y = Aᵀ (A Aᵀ)⁻¹ y`` (chapter 1, eq. ``eq-pinv``).
+    """The minimum-norm least-squares solution ``A⁺ y = Aᵀ (A Aᵀ)⁻¹ y`` (ch. 1, eq. 1.2).
 
     Among all ``x`` minimising ``||y − A x||²`` it is the one with no component in the null space of
     ``A``; it is also ``lim_{rho→0} operator.prox(0, y, rho)``. ``A Aᵀ`` is diagonal for every operator of
@@ -103,7 +103,7 @@ def least_squares(operator: LinearOperator, y: torch.Tensor, eps: float = 1e-12)
 
 
 def tikhonov(operator: LinearOperator, y: torch.Tensor, rho, z=None) -> torch.Tensor:
-    """Tikhonov regularisation ``argmin_x ||y − A x||² + rho ||x − z||²`` (chapter 1, eq. ``eq-normal``).
+    """Tikhonov regularisation ``argmin_x ||y − A x||² + rho ||x − z||²`` (ch. 1, eq. 1.7).
 
     This *is* ``operator.prox(z, y, rho)``; the function only supplies the default prior image:
     ``z = None`` uses :func:`constant_image` (the mean colour of ``operator.init(y)``), a number gives a
@@ -238,7 +238,7 @@ def wiener(operator: LinearOperator, y: torch.Tensor, sigma: float, spectrum: to
            iters: int = 300, tol: float = 1e-6) -> torch.Tensor:
     """The Wiener filter: the MAP (= posterior mean) estimate under a stationary Gaussian prior
     ``x ~ N(μ, C)``, ``C`` with power spectrum ``P(ω)``, and noise ``N(0, sigma² I)``
-    (chapter 1, eq. ``eq-wiener``):
+    (ch. 1, eq. 1.11):
 
         x̂ = argmin_x ||y − A x||² + sigma² (x − μ)ᵀ C⁻¹ (x − μ) = μ + C Aᵀ (A C Aᵀ + sigma² I)⁻¹ (y − A μ).
 

@@ -1,6 +1,6 @@
 """Plug-and-play HQS with the DPIR schedule (chapter 2, the talk's slides 4 and 10).
 
-HQS splits ``min_x ||y − A x||² / (2σ_n²) + λ Φ(x)`` into two alternating steps (chapter 2, eq. HQS):
+HQS splits ``min_x ||y − A x||² / (2σ_n²) + λ Φ(x)`` into two alternating steps (ch. 2, eqs. 2.3–2.4):
 
     x_k = argmin_x ||y − A x||² + ρ_k ||x − z_{k−1}||²     (data step: ``operator.prox``)
     z_k = D(x_k, σ_k)                                       (prior step: any Gaussian denoiser)
