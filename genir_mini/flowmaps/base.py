@@ -57,7 +57,7 @@ def _step(t, s, x: torch.Tensor):
 
 
 class EulerMap:
-    """One Euler step of a velocity field: f(x, t, s) = x + (s − t)·v(x, t) (ch. 4)."""
+    """One Euler step of a velocity field (ch. 4, eq. 4.2's ODE): f(x, t, s) = x + (s − t)·v(x, t)."""
 
     nfe = 1
 

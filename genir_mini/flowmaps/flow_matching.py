@@ -15,7 +15,7 @@ from .base import STEPPERS, sample, uniform_grid
 
 
 def interpolate(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """x_t = (1 − t)·x₀ + t·x₁ with ``t`` a number or ``(N,)`` tensor."""
+    """x_t = (1 − t)·x₀ + t·x₁ (ch. 4, eq. 4.1) with ``t`` a number or ``(N,)`` tensor."""
     t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
     t = t.view(-1, *([1] * (x0.ndim - 1))) if t.ndim else t
     return (1 - t) * x0 + t * x1
@@ -36,7 +36,7 @@ def sample_times(n: int, generator: torch.Generator | None = None, sampler: str 
 
 
 def fm_loss(model, x1: torch.Tensor, generator: torch.Generator | None = None, sampler: str = "uniform"):
-    """Conditional flow matching: E_{t, x₀, x₁} ‖v_θ(x_t, t) − (x₁ − x₀)‖² for data x₁ in [0, 1]."""
+    """Conditional flow matching (ch. 4, eq. 4.3): E_{t, x₀, x₁} ‖v_θ(x_t, t) − (x₁ − x₀)‖², data x₁ in [0, 1]."""
     check_image(x1, "x1", value_range=True)
     device = next(model.parameters()).device
     z1 = to_signed(x1)

@@ -156,7 +156,7 @@ def timesteps(T: int, steps: int, spacing: str = "uniform") -> list:
 @torch.no_grad()
 def ddim_sample(prior: EpsModel, noise: torch.Tensor, steps: int = 50, eta: float = 0.0,
                 spacing: str = "uniform", generator: torch.Generator | None = None, callback=None):
-    """DDIM (Song et al., 2021) with stochasticity η from pure noise ``noise`` (N, C, H, W); model units.
+    """DDIM (Song et al., 2021; ch. 3, eq. 3.7) with stochasticity η from pure noise ``noise`` (N, C, H, W).
 
     For consecutive timesteps k > k' of the sub-sequence:
     x_{k'} = √ᾱ_{k'} x̂₀ + √(1 − ᾱ_{k'} − σ²) ε̂ + σ z, σ = η √((1 − ᾱ_{k'})/(1 − ᾱ_k)) √(1 − ᾱ_k/ᾱ_{k'}),

@@ -4,13 +4,13 @@ converted in one place, and ``EpsModel``, the one adapter that gives an ε-netwo
 Notation (chapters 3-4; model units, [−1, 1]): a DDPM state is x_k = a x₀ + b ε with a = √ᾱ_k,
 b = √(1 − ᾱ_k). Then
 
-    x₀ = (x_k − b ε)/a              (Tweedie's estimate when ε is the network's ε̂; ch. 3)
+    x₀ = (x_k − b ε)/a              (Tweedie's estimate when ε is the network's ε̂; ch. 3, eq. 3.5)
     ε  = (x_k − a x₀)/b
-    score = ∇ log q(x_k) = −ε/b
+    score = ∇ log q(x_k) = −ε/b      (ch. 3, eq. 3.6)
 
 and the same state on the flow-matching path of chapter 4 (t = 0 noise, t = 1 data) is y_t = x_k/(a + b) at
 flow time t = a/(a + b), since y_t = t x₀ + (1 − t) ε: its velocity is v = dy_t/dt = x₀ − ε, and back,
-x₀ = y_t + (1 − t) v, ε = y_t − t v. So a DDPM enters every flow-map sampler through this velocity, and
+x₀ = y_t + (1 − t) v (ch. 4, eq. 4.4), ε = y_t − t v. So a DDPM enters every flow-map sampler through this velocity, and
 Euler steps on the flow times of DDIM's timesteps are DDIM (η = 0) exactly.
 
 ``a`` and ``b`` are numbers or tensors that broadcast against the images (``(N, 1, 1, 1)``).
@@ -105,7 +105,7 @@ class EpsModel:
         return x0, eps
 
     def x0_hat(self, x_k: torch.Tensor, k) -> torch.Tensor:
-        """Tweedie's posterior mean E[x₀ | x_k] (ch. 3), clamped if ``clip``."""
+        """Tweedie's posterior mean E[x₀ | x_k] (ch. 3, eq. 3.5), clamped if ``clip``."""
         return self.predict(x_k, k)[0]
 
     def score(self, x_k: torch.Tensor, k) -> torch.Tensor:
@@ -144,7 +144,7 @@ class EpsModel:
 
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        """D(x, σ): the ε-model as a Gaussian denoiser on [0, 1] images (chapter 3 → chapters 2 and 5).
+        """D(x, σ): the ε-model as a Gaussian denoiser on [0, 1] images (ch. 3, eq. 3.8; used in ch. 2 and 5).
 
         A noisy image x = x₀ + σ n in image units is z = 2x − 1 = z₀ + 2σ n in model units, i.e. x_k/a at the
         timestep whose σ̄_k is nearest to 2σ. So D(x, σ) = (x̂₀(a z, k) + 1)/2, Tweedie's posterior mean.

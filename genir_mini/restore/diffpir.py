@@ -1,4 +1,4 @@
-"""DiffPIR (Zhu et al., 2023): a diffusion model as the prior of plug-and-play HQS (chapter 5, Algorithm 1).
+"""DiffPIR (Zhu et al., 2023): a diffusion model as the prior of plug-and-play HQS (ch. 5, eqs. 5.1–5.4).
 
 Each of the ``steps`` iterations (one network evaluation each) at timestep k does
 

@@ -6,8 +6,8 @@ HQS splits ``min_x ||y − A x||² / (2σ_n²) + λ Φ(x)`` into two alternating
     z_k = D(x_k, σ_k)                                       (prior step: any Gaussian denoiser)
 
 with DPIR's schedule (Zhang et al. 2021): σ_k log-spaced from 49/255 down to the noise level of ``y``,
-and ``ρ_k = λ σ_n² / σ_k²`` (λ = 0.23). σ and σ_n are both in [0, 1] units, as in DPIR's code, so λ
-keeps DPIR's value.
+and ``ρ_k = λ σ_n² / σ_k²`` (ch. 2, eq. 2.5; λ = 0.23). σ and σ_n are both in [0, 1] units, as in DPIR's
+code, so λ keeps DPIR's value.
 """
 
 import math
