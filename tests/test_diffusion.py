@@ -7,8 +7,9 @@ import pytest
 import torch
 from gaussian_oracle import check_moments, schedule_and_data
 
-from genir_mini import data, units
+from genir_mini import units
 from genir_mini.priors import diffusion
+from genir_mini.priors.parameterization import EpsModel
 
 
 def test_linear_schedule_closed_form():
@@ -46,7 +47,8 @@ def test_forward_process_and_tweedie_invert_each_other():
     assert torch.allclose(diffusion.predict_x0(x_k, k, eps, s), x0, atol=2e-3)
     assert torch.allclose(diffusion.eps_from_x0(x_k, k, x0, s), eps, atol=1e-4)
     # the marginal variance of x_k for unit-variance data is 1 (variance preserving)
-    big = diffusion.q_sample(torch.randn(20000, 1, 1, 1, generator=g), 300, torch.randn(20000, 1, 1, 1, generator=g), s)
+    x0, eps = torch.randn(20000, 1, 1, 1, generator=g), torch.randn(20000, 1, 1, 1, generator=g)
+    big = diffusion.q_sample(x0, 300, eps, s)
     assert big.var().item() == pytest.approx(1.0, abs=0.03)
 
 
@@ -67,8 +69,8 @@ def _model_space_samples(sampler, n=4000, **kw):
     schedule, gauss = schedule_and_data()
     g = torch.Generator().manual_seed(1)
     noise = torch.randn(n, 1, 1, gauss.d, generator=g)
-    out = sampler(gauss.eps_model(schedule), schedule, noise, generator=g, clip=False, **kw)
-    return units.to_signed(out), gauss
+    out = sampler(EpsModel(gauss.eps_model(schedule), schedule, clip=False), noise, generator=g, **kw)
+    return out, gauss
 
 
 def test_ddim_with_exact_model_converges_to_the_gaussian():
@@ -110,35 +112,53 @@ def test_samplers_match_diffusers_step_by_step():
     diffusers = pytest.importorskip("diffusers")
     schedule, gauss = schedule_and_data()
     model = gauss.eps_model(schedule)
+    prior = EpsModel(model, schedule, clip=False)
     noise = torch.randn(16, 1, 1, gauss.d, generator=torch.Generator().manual_seed(3))
     # DDIM, η = 0, all 1000 steps (diffusers' step rule t → t − T/n needs n = T to match our spacing)
     ddim = diffusers.DDIMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=False,
                                    set_alpha_to_one=True)
     ddim.set_timesteps(1000)
     theirs = _diffusers_loop(ddim, model, noise, None, eta=0.0)
-    ours = units.to_signed(diffusion.ddim_sample(model, schedule, noise, 1000, clip=False))
+    ours = diffusion.ddim_sample(prior, noise, 1000)  # model units, like diffusers' samples
     assert torch.allclose(ours, theirs, atol=1e-4)
     # DDPM ancestral with β̃ ("fixed_small"), same noise draws in the same order
     ddpm = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=False,
                                    variance_type="fixed_small")
     ddpm.set_timesteps(1000)
     theirs = _diffusers_loop(ddpm, model, noise, torch.Generator().manual_seed(4))
-    ours = units.to_signed(diffusion.ancestral_sample(model, schedule, noise, generator=torch.Generator().manual_seed(4),
-                                                     clip=False))
+    ours = diffusion.ancestral_sample(prior, noise, generator=torch.Generator().manual_seed(4))
     assert torch.allclose(ours, theirs, atol=1e-3)
 
 
-def test_diffusion_denoiser_is_the_posterior_mean():
-    """On Gaussian data the ε-model's D(x, σ) is the Wiener/posterior mean m + s²/(s² + σ²)(y − m)."""
+def test_samplers_work_in_model_units_and_report_every_step_to_the_callback():
+    """The samplers return model units ([−1, 1]; ``generate`` alone returns images), call the callback once per
+    step with the step's timestep, state and x̂₀, and return the last step's x̂₀."""
     schedule, gauss = schedule_and_data()
-    denoiser = diffusion.DiffusionDenoiser(gauss.eps_model(schedule), schedule, clip=False)
-    k = 400
-    sigma = schedule.sigma_bar[k].item() / 2  # [0, 1] units: exactly the σ̄ of timestep k
-    assert denoiser.timestep(sigma) == k
-    m, var = units.to_unit(gauss.mean), gauss.var / 4  # the same Gaussian in [0, 1] units
-    y = (m + 0.3 * torch.randn(8, 1, 1, gauss.d, generator=torch.Generator().manual_seed(0))).float()
-    expected = m + var / (var + sigma**2) * (y - m)
-    assert torch.allclose(denoiser(y, sigma).double(), expected, atol=1e-5)
+    prior = EpsModel(gauss.eps_model(schedule), schedule)
+    noise = torch.randn(8, 1, 1, gauss.d, generator=torch.Generator().manual_seed(5))
+    for sampler, kw in ((diffusion.ddim_sample, {"eta": 0.5}), (diffusion.ancestral_sample, {})):
+        steps = []
+        out = sampler(prior, noise, 6, generator=torch.Generator().manual_seed(6), callback=steps.append, **kw)
+        assert [s["i"] for s in steps] == list(range(6))
+        assert [s["t"] for s in steps] == diffusion.timesteps(1000, 6)
+        assert all({"i", "t", "x_t", "x0_hat"} <= set(s) for s in steps)
+        assert torch.equal(steps[0]["x_t"], noise) and torch.equal(out, steps[-1]["x0_hat"])
+        assert out.min() < 0, "model units: the data's second pixel has mean −0.5"
+        again = sampler(prior, noise, 6, generator=torch.Generator().manual_seed(6), **kw)
+        assert torch.equal(out, again), "the callback does not change the result"
+    class Net(torch.nn.Module):  # a random-weight ε-network net(x_k, k/T)
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 1, 1)
+
+        def forward(self, x, t):
+            return self.conv(x) + t.view(-1, 1, 1, 1)
+
+    net = Net().requires_grad_(False)
+    images = diffusion.generate(net, schedule, 3, (1, 4, 4), steps=4, seed=2)
+    noise = torch.randn((3, 1, 4, 4), generator=torch.Generator().manual_seed(2))
+    expected = units.to_unit(diffusion.ddim_sample(EpsModel(net, schedule), noise, 4)).clamp(0, 1)
+    assert torch.allclose(images, expected.detach(), atol=1e-6), "generate returns images in [0, 1]"
 
 
 def test_eps_loss_and_samplers_reject_bad_input():
@@ -147,9 +167,13 @@ def test_eps_loss_and_samplers_reject_bad_input():
     with pytest.raises(ValueError, match="x0 must have values in"):
         diffusion.eps_loss(model, torch.full((2, 1, 4, 4), 255.0), schedule)
     with pytest.raises(ValueError, match="eta"):
-        diffusion.ddim_sample(lambda x, t: x, schedule, torch.zeros(1, 1, 4, 4), 5, eta=2)
+        diffusion.ddim_sample(EpsModel(lambda x, t: x, schedule), torch.zeros(1, 1, 4, 4), 5, eta=2)
     with pytest.raises(ValueError, match="variance"):
-        diffusion.ancestral_sample(lambda x, t: x, schedule, torch.zeros(1, 1, 4, 4), variance="large")
+        diffusion.ancestral_sample(EpsModel(lambda x, t: x, schedule), torch.zeros(1, 1, 4, 4), variance="large")
+    with pytest.raises(TypeError, match="EpsModel"):  # a bare network must be wrapped with its schedule
+        diffusion.ddim_sample(lambda x, t: x, torch.zeros(1, 1, 4, 4), 5)
+    with pytest.raises(TypeError, match="net must be a callable"):
+        EpsModel("unet", schedule)
     with pytest.raises(ValueError, match="k must be"):
         diffusion.q_sample(torch.zeros(2, 1, 4, 4), 100, torch.zeros(2, 1, 4, 4), schedule)
     with pytest.raises(ValueError, match="schedule"):

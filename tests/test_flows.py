@@ -1,11 +1,13 @@
-"""Flow matching (chapter 4): the talk's interpolation and target, samplers against the exact velocity of
-Gaussian data, the flow map, and the convention mapping to diffusers' (data at 0) flow matching."""
+"""Flow matching (chapter 4): the talk's interpolation and target, the flow-map samplers against the exact
+velocity of Gaussian data, and the convention mapping to diffusers' (data at 0) flow matching. The flow maps
+themselves (grids, composition, average velocities, DDIM as Euler) are tested in ``test_flowmaps``."""
 
 import pytest
 import torch
 from gaussian_oracle import GaussianData, check_moments, schedule_and_data
 
-from genir_mini import data, units
+from genir_mini import units
+from genir_mini.flowmaps import EulerMap, HeunMap, ODEMap, nfe, sample, uniform_grid
 from genir_mini.flowmaps import flow_matching as flows
 
 
@@ -36,26 +38,27 @@ def test_straight_paths_are_integrated_exactly_in_one_step():
     """Data concentrated on one point μ: every path is straight, so one Euler step lands on μ."""
     point = GaussianData([0.3, -0.5, 0.8], [1e-4, 1e-4, 1e-4])
     x0 = torch.randn(100, 1, 1, 3, generator=torch.Generator().manual_seed(2))
-    out = flows.euler_sample(point.velocity, x0, steps=1)
+    out = sample(EulerMap(point.velocity), x0, uniform_grid(1))
     assert torch.allclose(out, point.mean.float().expand_as(out), atol=1e-3)
 
 
 def test_samplers_with_exact_velocity_recover_gaussian():
     _, gauss = schedule_and_data()
     x0 = torch.randn(4000, 1, 1, gauss.d, generator=torch.Generator().manual_seed(3))
-    for method, steps in (("euler", 200), ("heun", 50)):
-        check_moments(flows.SAMPLERS[method](gauss.velocity, x0, steps), gauss, tol_mean=0.03, tol_std=0.01)
+    for step, steps in ((EulerMap, 200), (HeunMap, 50)):
+        check_moments(sample(step(gauss.velocity), x0, uniform_grid(steps)), gauss, tol_mean=0.03, tol_std=0.01)
     # Heun is second order: at equal NFE it beats Euler on curved (Gaussian-to-Gaussian) paths
-    exact = flows.heun_sample(gauss.velocity, x0, 400)
-    err_euler = (flows.euler_sample(gauss.velocity, x0, 8) - exact).abs().mean()
-    err_heun = (flows.heun_sample(gauss.velocity, x0, 4) - exact).abs().mean()
+    exact = sample(HeunMap(gauss.velocity), x0, uniform_grid(400))
+    err_euler = (sample(EulerMap(gauss.velocity), x0, uniform_grid(8)) - exact).abs().mean()
+    err_heun = (sample(HeunMap(gauss.velocity), x0, uniform_grid(4)) - exact).abs().mean()
     assert err_heun < err_euler / 2
-    assert flows.nfe("heun", 4) == 8 and flows.nfe("euler", 8) == 8
+    assert nfe(HeunMap(gauss.velocity), uniform_grid(4)) == 8
+    assert nfe(EulerMap(gauss.velocity), uniform_grid(8)) == 8
 
 
 def test_flow_map_composes_and_reverses():
     _, gauss = schedule_and_data()
-    f = flows.ode_flow_map(gauss.velocity, steps=100, method="heun")
+    f = ODEMap(gauss.velocity, steps=100, method="heun")
     x0 = torch.randn(50, 1, 1, gauss.d, generator=torch.Generator().manual_seed(4))
     direct = f(x0, 0.0, 1.0)
     assert torch.allclose(f(f(x0, 0.0, 0.4), 0.4, 1.0), direct, atol=1e-3)
@@ -81,9 +84,11 @@ def test_fm_loss_of_exact_velocity_is_the_conditional_variance():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="steps"):
-        flows.euler_sample(lambda x, t: x, torch.zeros(1, 1, 2, 2), 0)
+        sample(EulerMap(lambda x, t: x), torch.zeros(1, 1, 2, 2), uniform_grid(0))
     with pytest.raises(ValueError, match="method"):
-        flows.ode_flow_map(lambda x, t: x, method="rk4")
+        ODEMap(lambda x, t: x, method="rk4")
+    with pytest.raises(ValueError, match="method"):
+        flows.generate(torch.nn.Conv2d(1, 1, 1), 1, (1, 2, 2), method="rk4")
     with pytest.raises(ValueError, match="sampler"):
         flows.sample_times(4, sampler="beta")
     with pytest.raises(ValueError, match="x1 must have values in"):
@@ -99,7 +104,7 @@ def test_gaussian_mixture_velocity_matches_the_single_gaussian_oracle_and_sample
     assert torch.allclose(single.velocity(x, t), oracle.velocity(x.view(64, 1, 1, 2), t).view(64, 2), atol=1e-5)
     ring = GaussianMixture.ring(8, radius=2.0, std=0.15)
     x0 = torch.randn(4000, 2, generator=torch.Generator().manual_seed(8))
-    out = flows.heun_sample(ring.velocity, x0, 100)
+    out = sample(HeunMap(ring.velocity), x0, uniform_grid(100))
     labels = ring.posterior_weights(out, torch.ones(4000)).argmax(1)
     counts = labels.bincount(minlength=8).float() / 4000
     assert torch.allclose(counts, torch.full((8,), 1 / 8), atol=0.03)  # every mode, equal mass
@@ -109,3 +114,18 @@ def test_gaussian_mixture_velocity_matches_the_single_gaussian_oracle_and_sample
         GaussianMixture([[0.0, 0.0], [1.0, 1.0]], 0.1, weights=[0.2, 0.2])
     with pytest.raises(ValueError, match="x must have shape"):
         ring.velocity(torch.zeros(3, 3), torch.zeros(3))
+
+
+def test_generate_integrates_noise_to_images():
+    """``generate`` is the seeded Euler/Heun flow-map sampler from noise, returned as images in [0, 1]."""
+    _, gauss = schedule_and_data()
+
+    class Exact(torch.nn.Module):
+        def forward(self, x, t):
+            return gauss.velocity(x, t)
+
+    images = flows.generate(Exact(), 6, (1, 1, gauss.d), steps=5, method="heun", seed=3)
+    noise = torch.randn((6, 1, 1, gauss.d), generator=torch.Generator().manual_seed(3))
+    expected = units.to_unit(sample(HeunMap(gauss.velocity), noise, uniform_grid(5))).clamp(0, 1)
+    assert torch.allclose(images, expected, atol=1e-6)
+    assert not torch.allclose(flows.generate(Exact(), 6, (1, 1, gauss.d), steps=5, seed=3), images, atol=1e-3)

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from genir_mini.restore import linear
 from genir_mini import operators as ops
+from genir_mini.restore import linear
 
 SIZE = 32
 
@@ -274,3 +274,13 @@ def test_bad_inputs_raise_clear_errors():
         linear.radial_power_spectrum(x, bins=0)
     with pytest.raises(ValueError, match="alpha"):
         linear.power_law_spectrum((8, 8), 1.0, -1.0)
+
+
+def test_cg_solve_is_the_operators_cg_and_the_closed_form_lives_here():
+    """``restore.linear`` re-exports ``operators.cg_solve``; the closed-form baseline (moved here from
+    ``evaluation.tasks``) fits the data down to the noise level."""
+    assert linear.cg_solve is ops.cg_solve
+    op = ops.Blur(ops.gaussian_kernel(9, 1.5))
+    y = measure(op, image(), sigma=0.02)
+    residual = ((op.A(linear.closed_form(y, op, sigma_n=0.02, steps=40)) - y) ** 2).sum((1, 2, 3))
+    assert torch.allclose(residual, torch.full_like(residual, 0.02**2 * y[0].numel()), rtol=1e-3)

@@ -211,3 +211,116 @@ def test_more_bad_input(call, match):
 def test_box_mask_has_the_requested_area():
     for size, box in ((64, 64), (64, 60), (64, 32), (50, 17)):
         assert (O.box_mask(size, size, box, seed=0) == 0).sum() == box * box
+
+
+# ---- the default CG prox, unchecked(), the Spectral capability and pinv ---------------------------------------
+
+class CGBlur(O.Blur):
+    """A blur that only defines ``_A`` and ``_At``: its prox is the base class's conjugate gradients."""
+
+    _prox = O.LinearOperator._prox
+
+
+class Twice(O.LinearOperator):
+    """A = 2I, defined by ``_A``/``_At`` only; its prox is (2y + ρz)/(4 + ρ) in closed form."""
+
+    def _A(self, x):
+        return 2 * x
+
+    _At = _A
+
+
+@pytest.mark.parametrize("rho", [0.05, 0.5, torch.tensor([0.1, 2.0], dtype=torch.float64)], ids=str)
+def test_default_prox_by_conjugate_gradients_matches_the_closed_form(rho):
+    """An operator with only ``_A``/``_At`` gets an exact prox by CG (``PROX_CG_ITERS`` iterations)."""
+    z, y = random_pair(OPERATORS["blur-gaussian"], torch.Generator().manual_seed(7))
+    kernel = O.gaussian_kernel(9, 2.0)
+    assert (CGBlur(kernel).prox(z, y, rho) - O.Blur(kernel).prox(z, y, rho)).abs().max() < 1e-8
+    r = rho.view(-1, 1, 1, 1) if isinstance(rho, torch.Tensor) else rho
+    assert torch.allclose(Twice().prox(z, y, rho), (2 * y + r * z) / (4 + r), atol=1e-12)
+    assert O.PROX_CG_ITERS >= 1
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_unchecked_gives_identical_results(name):
+    """``unchecked()`` skips validation only: A, At, prox (scalar and per-image ρ) and init are bit-identical,
+    and the operator's attributes and capabilities stay reachable."""
+    op = OPERATORS[name]
+    x, y = random_pair(op, torch.Generator().manual_seed(8))
+    fast = op.unchecked()
+    assert torch.equal(fast.A(x), op.A(x)) and torch.equal(fast.At(y), op.At(y))
+    assert torch.equal(fast.init(y), op.init(y))
+    for rho in (0.3, torch.tensor([0.1, 2.0], dtype=torch.float64)):
+        assert torch.equal(fast.prox(x, y, rho), op.prox(x, y, rho))
+    assert fast.unchecked() is fast and fast.output_shape(x.shape) == op.output_shape(x.shape)
+    if isinstance(op, O.Spectral):
+        assert torch.equal(fast.svd_vt(x), op.svd_vt(x))
+    with pytest.raises(ValueError, match="rho"):
+        op.prox(x, y, -1.0)  # the checked operator still validates
+
+
+SPECTRAL = [O.Identity(), O.Blur(O.gaussian_kernel(7, 1.5)), O.Blur(O.motion_kernel(9, 5.0, seed=1)),
+            O.BlockAverageSR(4), O.Inpainting((torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(9))
+                                               > 0.5).float())]
+
+
+@pytest.mark.parametrize("operator", SPECTRAL, ids=repr)
+def test_spectral_transform_is_orthonormal_and_diagonalises_A(operator):
+    """V is orthonormal (Vᵀ inverts V, keeps norms and inner products), ‖A x‖ = ‖Σ Vᵀx‖ (A = U Σ Vᵀ with U
+    orthonormal), and ȳ = Σ⁺Uᵀ(A x) is Vᵀx where Σ > 0 and 0 where Σ = 0."""
+    assert isinstance(operator, O.Spectral)
+    g = torch.Generator().manual_seed(10)
+    x, x2 = (torch.randn(2, 3, 16, 16, generator=g, dtype=torch.float64) for _ in range(2))
+    coeffs = operator.svd_vt(x)
+    assert torch.allclose(operator.svd_v(coeffs), x, atol=1e-10), "V Vᵀ = I"
+    assert coeffs.abs().pow(2).sum().item() == pytest.approx(x.pow(2).sum().item(), rel=1e-10), "‖Vᵀx‖ = ‖x‖"
+    inner = (coeffs.conj() * operator.svd_vt(x2)).sum().real.item()
+    assert inner == pytest.approx((x * x2).sum().item(), rel=1e-9, abs=1e-9)
+    s = operator.singular_values(x.shape, x)
+    assert (s >= 0).all()
+    assert (s.expand(coeffs.shape) * coeffs).abs().pow(2).sum().item() == pytest.approx(
+        operator.A(x).pow(2).sum().item(), rel=1e-9), "‖A x‖ = ‖Σ Vᵀx‖"
+    y_bar = operator.svd_y_bar(operator.A(x), x.shape)
+    observed = (s > 0).expand(coeffs.shape)
+    assert torch.allclose(y_bar[observed], coeffs[observed], atol=1e-8)
+    assert (y_bar[~observed] == 0).all()
+
+
+def test_require_names_the_missing_capability():
+    blur = O.Blur(O.gaussian_kernel(5, 1.0))
+    assert O.require(blur, O.Spectral, "DDRM") is blur
+    with pytest.raises(TypeError, match="Spectral") as info:
+        O.require(O.SuperResolution(2), O.Spectral, "DDRM")
+    assert "DDRM" in str(info.value) and "SuperResolution" in str(info.value)
+    with pytest.raises(TypeError, match="LinearOperator"):
+        O.require("blur", O.Spectral, "DDRM")
+
+
+def dense(op, shape):
+    """The matrix of ``op`` for images of ``shape`` (float64), column j = A e_j."""
+    n = torch.Size(shape).numel()
+    basis = torch.eye(n, dtype=torch.float64).view(n, *shape)
+    return torch.stack([op.A(e[None]).flatten() for e in basis], 1)
+
+
+@pytest.mark.parametrize("op", [O.Identity(), O.Blur(O.gaussian_kernel(3, 0.5)),
+                                O.SuperResolution(2, O.gaussian_kernel(3, 0.7)), O.BlockAverageSR(2),
+                                O.Inpainting(O.random_mask(8, 8, 0.5, seed=4))], ids=repr)
+def test_pinv_is_the_dense_pseudo_inverse(op):
+    """``pinv(y)`` is the Moore-Penrose solution A⁺y of the operator's matrix (an independent least squares)."""
+    shape = (1, 8, 8)
+    A = dense(op, shape)
+    y = torch.randn(1, *op.output_shape(shape), generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    expected = torch.linalg.pinv(A, rtol=1e-10) @ y.flatten()
+    assert torch.allclose(op.pinv(y).flatten(), expected, atol=1e-8)
+
+
+def test_restrict_and_measured_entries():
+    """Only measured entries carry noise: ``restrict`` zeroes the holes of an inpainting mask, and counts them."""
+    mask = O.random_mask(8, 8, 0.5, seed=5)
+    op, y = O.Inpainting(mask), torch.rand(2, 3, 8, 8)
+    assert torch.equal(op.restrict(y), y * mask) and op.measured_entries(y) == int(mask.sum()) * 3
+    blur = O.Blur(O.gaussian_kernel(3, 0.5))
+    assert torch.equal(blur.restrict(y), y) and blur.measured_entries(y) == 3 * 64
+    with pytest.raises(TypeError, match="Twice"):
+        Twice().pinv(y)

@@ -12,8 +12,8 @@ import math
 import pytest
 import torch
 
-from genir_mini.restore import pnp
 from genir_mini.operators import Blur, Identity, Inpainting, SuperResolution, gaussian_kernel, random_mask
+from genir_mini.restore import pnp
 
 DPIR_EXAMPLE = [49, 37.58, 28.82, 22.11, 16.96, 13.00, 9.97, 7.65]  # σ_k·255, K = 8, σ_n = 7.65/255
 
@@ -94,19 +94,27 @@ def test_dpir_schedule_rejects_bad_input(kwargs, match):
 
 # ---- the HQS loop ----------------------------------------------------------------------------------
 
-def test_trajectory_records_data_step_then_denoiser():
+def hqs(y, op, denoiser, sigmas, rhos, **kw):
+    """PnP-HQS on the explicit schedule (sigmas, rhos)."""
+    return pnp.pnp_hqs(y, op, denoiser, sigma_n=0.05, steps=len(sigmas), schedule=(sigmas, rhos), **kw)
+
+
+def test_callback_records_data_step_then_denoiser():
+    """Each step's callback holds the data step's output (``x_t``), the denoiser's (``x0_hat``) and σ_k, ρ_k."""
     op = operators()["blur"]
     x, y = problem(op)
     denoiser = gaussian_map_denoiser(0.5, 0.2)
     sigmas, rhos = pnp.dpir_schedule(0.05, 5)
-    out, traj = pnp.pnp_hqs(y, op, denoiser, sigmas, rhos, return_trajectory=True)
-    assert len(traj) == 5 and torch.equal(out, traj[-1]["z"])
+    traj = []
+    out = hqs(y, op, denoiser, sigmas, rhos, callback=traj.append)
+    assert len(traj) == 5 and torch.equal(out, traj[-1]["x0_hat"])
     z = op.init(y)
     for k, step in enumerate(traj):
-        assert step["sigma"] == pytest.approx(sigmas[k].item()) and step["rho"] == pytest.approx(rhos[k].item())
-        assert torch.allclose(step["x"], op.prox(z, y, rhos[k].item()))
-        assert torch.allclose(step["z"], denoiser(step["x"], sigmas[k].item()))
-        z = step["z"]
+        assert step["i"] == k
+        assert step["t"] == pytest.approx(sigmas[k].item()) and step["rho"] == pytest.approx(rhos[k].item())
+        assert torch.allclose(step["x_t"], op.prox(z, y, rhos[k].item()))
+        assert torch.allclose(step["x0_hat"], denoiser(step["x_t"], sigmas[k].item()))
+        z = step["x0_hat"]
 
 
 def test_x_init_replaces_operator_init():
@@ -114,19 +122,25 @@ def test_x_init_replaces_operator_init():
     x, y = problem(op)
     identity_denoiser = lambda v, sigma: v  # noqa: E731
     start = torch.full_like(x, 0.5)
-    _, traj = pnp.pnp_hqs(y, op, identity_denoiser, [0.1], [0.3], x_init=start, return_trajectory=True)
-    assert torch.allclose(traj[0]["x"], op.prox(start, y, 0.3))
-    _, traj = pnp.pnp_hqs(y, op, identity_denoiser, [0.1], [0.3], return_trajectory=True)
-    assert torch.allclose(traj[0]["x"], op.prox(op.init(y), y, 0.3))
+    traj = []
+    hqs(y, op, identity_denoiser, [0.1], [0.3], x_init=start, callback=traj.append)
+    assert torch.allclose(traj[0]["x_t"], op.prox(start, y, 0.3))
+    traj = []
+    hqs(y, op, identity_denoiser, [0.1], [0.3], callback=traj.append)
+    assert torch.allclose(traj[0]["x_t"], op.prox(op.init(y), y, 0.3))
 
 
-def test_restore_is_pnp_hqs_with_the_dpir_schedule():
+def test_default_schedule_is_dpirs():
+    """Without ``schedule`` the levels and weights are DPIR's,
+    ``dpir_schedule(sigma_n, steps, lam, sigma_max, sigma_min)``."""
     op = operators()["inpaint"]
     x, y = problem(op, sigma_n=0.02)
     denoiser = gaussian_map_denoiser(0.5, 0.25)
     sigmas, rhos = pnp.dpir_schedule(0.02, 6, 0.3, sigma_min=0.05)
-    expected = pnp.pnp_hqs(y, op, denoiser, sigmas, rhos)
-    assert torch.equal(pnp.restore(y, op, denoiser, 0.02, 6, 0.3, sigma_min=0.05), expected)
+    expected = pnp.pnp_hqs(y, op, denoiser, sigma_n=0.02, steps=6, schedule=(sigmas, rhos))
+    assert torch.equal(pnp.pnp_hqs(y, op, denoiser, sigma_n=0.02, steps=6, lam=0.3, sigma_min=0.05), expected)
+    other = pnp.pnp_hqs(y, op, denoiser, sigma_n=0.02, steps=6, lam=0.3)  # σ_K = σ_n: a different schedule
+    assert not torch.equal(other, expected)
 
 
 @pytest.mark.parametrize("name", ["blur", "sr2", "inpaint", "identity"])
@@ -138,9 +152,10 @@ def test_hqs_with_fixed_rho_converges_to_the_closed_form_gaussian_map(name):
     sigma = math.sqrt(lam * sigma_n**2 / rho)  # the denoiser level that goes with ρ (σ² = λσ_n²/ρ)
     flat = torch.full_like(x, m)
     n = 150  # contraction factor ≤ ρ/(ρ + a) = 2/3 per iteration
-    z, traj = pnp.pnp_hqs(y, op, gaussian_map_denoiser(m, s), [sigma] * n, [rho] * n, return_trajectory=True)
+    traj = []
+    z = hqs(y, op, gaussian_map_denoiser(m, s), [sigma] * n, [rho] * n, callback=traj.append)
     x_star = op.prox(flat, y, rho * a / (rho + a))
-    assert torch.allclose(traj[-1]["x"], x_star, atol=1e-10)
+    assert torch.allclose(traj[-1]["x_t"], x_star, atol=1e-10)
     assert torch.allclose(z, (rho * x_star + a * flat) / (rho + a), atol=1e-10)
 
 
@@ -155,9 +170,9 @@ def test_hqs_with_increasing_rho_approaches_the_map_solution():
     for n in (50, 100, 200):
         rhos = torch.logspace(-1, 3, n, dtype=torch.float64)
         sigmas = (lam * sigma_n**2 / rhos).sqrt()
-        z = pnp.pnp_hqs(y, op, gaussian_map_denoiser(m, s), sigmas, rhos)
+        z = hqs(y, op, gaussian_map_denoiser(m, s), sigmas, rhos)
         errors.append((z - x_map).abs().max().item())
-    fixed = pnp.pnp_hqs(y, op, gaussian_map_denoiser(m, s), sigmas[:1].expand(200), rhos[:1].expand(200))
+    fixed = hqs(y, op, gaussian_map_denoiser(m, s), sigmas[:1].expand(200), rhos[:1].expand(200))
     assert errors[0] > errors[1] > errors[2] and errors[2] < 5e-3
     assert (fixed - x_map).abs().max().item() > 10 * errors[2]  # a fixed small ρ stays away from the MAP
 
@@ -165,13 +180,21 @@ def test_hqs_with_increasing_rho_approaches_the_map_solution():
 @pytest.mark.parametrize("args, error, match", [
     (dict(y=torch.zeros(3, 8, 8)), ValueError, "y"),
     (dict(y=[[0.0]]), TypeError, "y"),
-    (dict(sigmas=[0.1, 0.05], rhos=[0.2]), ValueError, "equal length"),
-    (dict(sigmas=[], rhos=[]), ValueError, "non-empty"),
+    (dict(schedule=([0.1, 0.05], [0.2])), ValueError, "length"),
+    (dict(schedule=([0.1], [0.2]), steps=2), ValueError, "length steps=2"),
+    (dict(schedule=([], []), steps=0), ValueError, "non-empty"),
+    (dict(steps=0, schedule=None), ValueError, "steps"),
     (dict(x_init=torch.zeros(8, 8)), ValueError, "x_init"),
-    (dict(rhos=[-1.0]), ValueError, "rho"),
+    (dict(x_init=torch.zeros(1, 3, 4, 4)), ValueError, "x_init"),
+    (dict(schedule=([0.1], [-1.0])), ValueError, "rho"),
+    (dict(sigma_n=-0.1, schedule=None), ValueError, "sigma_n"),
 ])
 def test_pnp_hqs_rejects_bad_input(args, error, match):
-    call = dict(y=torch.zeros(1, 3, 8, 8), operator=Identity(), denoiser=lambda v, s: v, sigmas=[0.1], rhos=[0.2])
+    """Bad arguments raise before the loop, naming the argument (the loop itself runs unchecked)."""
+    call = dict(y=torch.zeros(1, 3, 8, 8), operator=Identity(), denoiser=lambda v, s: v, sigma_n=0.05, steps=1,
+                schedule=([0.1], [0.2]))
     call.update(args)
+    if call["schedule"] is None:
+        del call["schedule"]
     with pytest.raises(error, match=match):
         pnp.pnp_hqs(**call)

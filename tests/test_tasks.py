@@ -1,10 +1,12 @@
-"""Tests of genir_mini.evaluation.tasks: the task registry, degradation, the closed-form baseline, the benchmark."""
+"""Tests of genir_mini.evaluation.tasks: the task registry, degradation, the closed-form baseline, Solver and
+the benchmark."""
 
 import pytest
 import torch
 
 from genir_mini.evaluation import tasks
 from genir_mini.operators import Blur, Inpainting, SuperResolution
+from genir_mini.restore import linear, pnp
 
 SIZE = 32
 
@@ -24,13 +26,14 @@ def test_every_task_builds_and_degrades_to_the_operators_measurement(name):
     y = tasks.degrade(task, x, seed=1)
     assert y.shape == task.operator.output_shape(x.shape)
     noise = y - task.operator.A(x)
-    entries = tasks.measured_entries(task, y)
+    entries = task.operator.measured_entries(y)
     assert (noise**2).sum().item() / (len(x) * entries) == pytest.approx(task.sigma_n**2, rel=0.3)
     if name.startswith("inpaint"):  # only the observed pixels are measured
         assert (y * (1 - task.operator.mask)).abs().max() == 0
         assert entries == task.operator.mask.sum().item() * 3
     else:
         assert entries == y[0].numel()
+    assert torch.equal(y, task.operator.restrict(y)), "noise only on the measured entries"
     assert torch.equal(y, tasks.degrade(task, x, seed=1))  # same seed, same measurement
     assert not torch.equal(y, tasks.degrade(task, x, seed=2))
 
@@ -98,7 +101,7 @@ def test_closed_form_fits_the_data_down_to_the_noise_level(name):
     task = tasks.make_task(name, SIZE)
     y = tasks.degrade(task, clean(3), seed=4)
     residual = ((task.operator.A(tasks.closed_form(y, task)) - y) ** 2).sum((1, 2, 3))
-    target = task.sigma_n**2 * tasks.measured_entries(task, y)  # the discrepancy principle
+    target = task.sigma_n**2 * task.operator.measured_entries(y)  # the discrepancy principle
     assert torch.allclose(residual, torch.full_like(residual, target), rtol=1e-3)
 
 
@@ -106,7 +109,7 @@ def test_discrepancy_rho_grows_with_the_noise_level():
     task = tasks.make_task("deblur-gaussian", SIZE)
     y = tasks.degrade(task, clean(1))
     m = y.mean((-2, -1), keepdim=True).expand_as(y).contiguous()
-    rhos = [tasks.discrepancy_rho(task.operator, m, y, s).item() for s in (0.01, 0.03, 0.1)]
+    rhos = [linear.discrepancy_rho(task.operator, m, y, s).item() for s in (0.01, 0.03, 0.1)]
     assert rhos[0] < rhos[1] < rhos[2]
 
 
@@ -134,8 +137,10 @@ def test_benchmark_rows_outputs_and_timing():
     assert [(r["task"], r["method"]) for r in rows] == [
         ("deblur-gaussian", "init"), ("deblur-gaussian", "closed form"), ("sr4", "init"), ("sr4", "closed form")]
     assert calls == ["deblur-gaussian", "sr4"]
-    for r in rows:
-        assert set(r) == {"task", "method", "PSNR (dB)", "SSIM", "s / image"}
+    for r in rows:  # a Solver (the closed form) also reports its network evaluations, a plain function does not
+        extra = {"NFE"} if r["method"] == "closed form" else set()
+        assert set(r) == {"task", "method", "PSNR (dB)", "SSIM", "s / image"} | extra
+        assert r.get("NFE", 0) == 0
         assert 5 < r["PSNR (dB)"] < 60 and -1 <= r["SSIM"] <= 1 and r["s / image"] >= 0
     task = tasks.make_task("deblur-gaussian", SIZE)
     y = tasks.degrade(task, x, seed=0)
@@ -157,13 +162,25 @@ def test_benchmark_accepts_task_objects_and_checks_shapes():
         tasks.benchmark({}, [task], x)
 
 
-def test_pnp_method_runs_the_tasks_dpir_schedule():
-    from genir_mini.restore import pnp
-
+def test_pnp_solver_runs_the_tasks_dpir_schedule():
+    """``Solver("pnp-hqs", d)`` is PnP-HQS with the task's K and σ_K; ``steps`` and ``lam`` override them."""
     task = tasks.make_task("sr4", SIZE)
     y = tasks.degrade(task, clean(1))
     smooth = lambda v, sigma: torch.nn.functional.avg_pool2d(v, 3, 1, 1, count_include_pad=False)  # noqa: E731
-    expected = pnp.restore(y, task.operator, smooth, task.sigma_n, task.n_iter, sigma_min=task.sigma_min)
-    assert torch.equal(tasks.pnp_method(smooth)(y, task), expected)
-    expected = pnp.restore(y, task.operator, smooth, task.sigma_n, 3, 0.5, sigma_min=task.sigma_min)
-    assert torch.equal(tasks.pnp_method(smooth, lam=0.5, n_iter=3)(y, task), expected)
+    expected = pnp.pnp_hqs(y, task.operator, smooth, sigma_n=task.sigma_n, steps=task.n_iter,
+                           sigma_min=task.sigma_min)
+    assert torch.equal(tasks.Solver("pnp-hqs", smooth)(y, task), expected)
+    expected = pnp.pnp_hqs(y, task.operator, smooth, sigma_n=task.sigma_n, steps=3, lam=0.5,
+                           sigma_min=task.sigma_min)
+    assert torch.equal(tasks.Solver("pnp-hqs", smooth, steps=3, lam=0.5)(y, task), expected)
+    assert not torch.equal(tasks.Solver("pnp-hqs", smooth, steps=3)(y, task), expected), "lam is passed on"
+
+
+def test_closed_form_solver_is_the_linear_closed_form():
+    """``tasks.closed_form`` is ``restore.linear.closed_form`` with the task's noise level; it takes no prior."""
+    task = tasks.make_task("deblur-motion", SIZE)
+    y = tasks.degrade(task, clean(2))
+    assert torch.equal(tasks.closed_form(y, task), linear.closed_form(y, task.operator, sigma_n=task.sigma_n))
+    assert tasks.closed_form.nfe(task) == 0 and tasks.closed_form.applies(task)
+    with pytest.raises(TypeError, match="prior must be None"):
+        linear.closed_form(y, task.operator, lambda v, s: v, sigma_n=task.sigma_n)

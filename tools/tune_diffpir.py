@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from genir_mini import data, hub
-from genir_mini.restore import diffpir
-from genir_mini.priors import diffusion
 from genir_mini.evaluation import metrics, tasks
+from genir_mini.priors import diffusion
+from genir_mini.priors.parameterization import EpsModel
+from genir_mini.restore import diffpir
 
 LAMBDAS = (1.0, 6.0, 20.0)
 ZETAS = (0.3, 0.6, 1.0)
@@ -35,15 +36,18 @@ def validation_images(which: str, n: int) -> tuple[torch.Tensor, int]:
 
 
 def sweep(model, images, size, task_names, lambdas=LAMBDAS, zetas=ZETAS, steps=50) -> dict:
-    """{task: {(λ, ζ): mean PSNR}} for DiffPIR with ``steps`` NFE, same noise and seed for every pair."""
-    schedule = diffusion.linear_schedule(1000)
+    """{task: {(λ, ζ): mean PSNR}} for DiffPIR with ``steps`` NFE, same noise and seed for every pair.
+
+    ``model``: the ε-network (or an ``EpsModel``; a network is wrapped with the book's linear schedule).
+    """
+    prior = model if isinstance(model, EpsModel) else EpsModel(model, diffusion.linear_schedule(1000))
     results = {}
     for name in task_names:
         task = tasks.make_task(name, size)
         y = tasks.degrade(task, images)
         results[name] = {}
         for lam, zeta in itertools.product(lambdas, zetas):
-            out = diffpir.diffpir(y, task.operator, model, schedule, task.sigma_n, steps=steps, lam=lam, zeta=zeta,
+            out = diffpir.diffpir(y, task.operator, prior, sigma_n=task.sigma_n, steps=steps, lam=lam, zeta=zeta,
                                   generator=torch.Generator().manual_seed(0))
             results[name][lam, zeta] = metrics.psnr(out, images).mean().item()
     return results

@@ -60,6 +60,8 @@ def pnp_hqs(y: torch.Tensor, operator: LinearOperator, denoiser, *, sigma_n: flo
     denoiser's input), "x0_hat" (the denoiser's output), "rho"}`` per iteration, in image units.
     """
     check_image(y, "y")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if schedule is None:
         sigmas, rhos = dpir_schedule(sigma_n, steps, lam, sigma_max, sigma_min)
     else:
