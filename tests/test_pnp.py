@@ -182,7 +182,7 @@ def test_hqs_with_increasing_rho_approaches_the_map_solution():
     (dict(y=[[0.0]]), TypeError, "y"),
     (dict(schedule=([0.1, 0.05], [0.2])), ValueError, "length"),
     (dict(schedule=([0.1], [0.2]), steps=2), ValueError, "length steps=2"),
-    (dict(schedule=([], []), steps=0), ValueError, "non-empty"),
+    (dict(schedule=([], []), steps=0), ValueError, "steps"),
     (dict(steps=0, schedule=None), ValueError, "steps"),
     (dict(x_init=torch.zeros(8, 8)), ValueError, "x_init"),
     (dict(x_init=torch.zeros(1, 3, 4, 4)), ValueError, "x_init"),
