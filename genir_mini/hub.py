@@ -1,9 +1,9 @@
 """The checkpoints the book ships (``data/checkpoints``), each produced by a recipe and described in
-``manifest.json``: file, sha256, bytes, recipe, tier, config, steps, hardware, training time, evaluation.
+``manifest.json``: file, sha256, bytes, net, recipe, tier, config, steps, hardware, training time, evaluation.
 
-``load(name)`` checks the file's hash and rebuilds the model from its recipe; a missing or corrupt file
-raises ``CheckpointError`` saying how to get it. ``load_or_train(name)`` falls back to training the
-recipe (resumably) for readers without the file.
+``load(name)`` checks the file's hash and rebuilds the model with ``nets.build(entry["net"],
+entry["config"]["model"])``; a missing or corrupt file raises ``CheckpointError`` saying how to get it.
+``training.load_or_train(name)`` falls back to training the recipe (resumably) for readers without the file.
 """
 
 import hashlib
@@ -14,7 +14,9 @@ from pathlib import Path
 
 import torch
 
-from .training.recipes import TIERS, default_run_dir, get_recipe, run
+from . import nets
+
+TIERS = ("smoke", "cpu", "gpu")  # the training tiers, in increasing order (``publish`` never goes down one)
 
 
 class CheckpointError(RuntimeError):
@@ -50,47 +52,39 @@ def load(name: str, device="cpu", directory=None) -> torch.nn.Module:
         raise CheckpointError(f"no checkpoint named {name!r} in {directory / 'manifest.json'}; "
                               f"available: {sorted(entries) or 'none'}")
     entry = entries[name]
+    if entry.get("net") not in nets.NETS:
+        raise CheckpointError(f"manifest entry {name!r} in {directory / 'manifest.json'} has "
+                              + (f"net {entry['net']!r}" if "net" in entry else "no 'net' field")
+                              + f"; expected the network to build, one of {sorted(nets.NETS)}")
     path = directory / entry["file"]
     if not path.exists():
         raise CheckpointError(f"checkpoint file {path} is missing; restore it from the repository "
-                              f"(git checkout -- {entry['file']}) or train it with "
-                              f"`python -m genir_mini.training train {entry['recipe']} --tier {entry['tier']} --publish`"
-                              f", or call hub.load_or_train({name!r})")
+                              f"(git checkout -- {entry['file']}) or train it with `python -m genir_mini.training "
+                              f"train {entry['recipe']} --tier {entry['tier']} --publish`, or call "
+                              f"genir_mini.training.load_or_train({name!r})")
     digest = sha256(path)
     if digest != entry["sha256"]:
         raise CheckpointError(f"checkpoint file {path} is corrupt or out of date: sha256 {digest[:12]}… "
                               f"but the manifest says {entry['sha256'][:12]}…; restore or retrain it")
     state = torch.load(path, map_location=device, weights_only=True)
-    model = get_recipe(entry["recipe"]).build_model(entry["config"]["model"])
+    model = nets.build(entry["net"], entry["config"]["model"])
     model.load_state_dict(state)
     return model.to(device).eval().requires_grad_(False)
-
-
-def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu", progress=True,
-                  directory=None) -> torch.nn.Module:
-    """``load(name)``, or — if the file is missing or corrupt — train its recipe and return the result.
-
-    The fallback trains ``tier`` (default: the manifest's tier, else ``cpu``) in ``run_dir`` (default
-    ``runs/<name>-<tier>`` at the repository root, wherever the caller runs), so an interrupted training
-    resumes where it stopped.
-    """
-    try:
-        return load(name, device, directory)
-    except CheckpointError as err:
-        entry = manifest(directory).get(name, {})
-        recipe = entry.get("recipe", name)
-        tier = tier or entry.get("tier", "cpu")
-        print(f"{err}\n-> training recipe {recipe!r} at tier {tier!r} instead")
-        out = run(recipe, tier, run_dir or default_run_dir(name, tier), device, progress=progress, evaluate=False)
-        return out["model"].eval().requires_grad_(False)
 
 
 def publish(name: str, result: dict, directory=None, force: bool = False) -> dict:
     """Write ``result["model"]``'s weights to ``<directory>/<name>.pt`` and record it in the manifest.
 
+    ``result`` is what ``training.run.run`` returns: model, net, recipe, tier, config, steps, hardware,
+    train_seconds and evaluation.
+
     Refuses to replace a shipped checkpoint of a higher tier (e.g. ``cpu`` by ``smoke``) unless ``force``.
     Both files are written atomically.
     """
+    missing = [k for k in ("model", "net", "recipe", "tier", "config", "steps", "hardware", "train_seconds",
+                           "evaluation") if k not in result]
+    if missing:
+        raise KeyError(f"result lacks {missing} (publish takes what training.run.run returns)")
     directory = Path(directory or checkpoint_dir())
     directory.mkdir(parents=True, exist_ok=True)
     entries = manifest(directory)
@@ -104,7 +98,7 @@ def publish(name: str, result: dict, directory=None, force: bool = False) -> dic
     os.replace(path.with_suffix(".tmp"), path)
     entry = {
         "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
-        "recipe": result["recipe"], "tier": result["tier"], "config": result["config"],
+        "net": result["net"], "recipe": result["recipe"], "tier": result["tier"], "config": result["config"],
         "steps": result["steps"], "hardware": result["hardware"], "train_seconds": result["train_seconds"],
         "parameters": sum(p.numel() for p in result["model"].parameters()),
         "evaluation": result["evaluation"], "created": time.strftime("%Y-%m-%d"),

@@ -1,4 +1,5 @@
-"""Every recipe's smoke tier trains, publishes and loads; the hub refuses missing or corrupt files."""
+"""Every recipe's smoke tier trains, publishes and loads; the hub refuses missing or corrupt files and
+builds its models through the ``nets`` registry."""
 
 import json
 
@@ -6,16 +7,17 @@ import pytest
 import torch
 
 from genir_mini import hub
-from genir_mini.training import recipes
+from genir_mini.training import cli, recipes
+from genir_mini.training.run import load_or_train, run
 
 
 @pytest.mark.parametrize("name", sorted(recipes.RECIPES))
 def test_smoke_tier_trains_publishes_and_loads(name, tmp_path):
-    out = recipes.run(name, "smoke", run_dir=tmp_path / "run", progress=False)
+    out = run(name, "smoke", run_dir=tmp_path / "run", progress=False)
     assert out["steps"] == recipes.get_recipe(name).tiers["smoke"]["train"]["steps"]
     assert (tmp_path / "run" / "checkpoint.pt").exists()
     entry = hub.publish(name, out, directory=tmp_path / "ckpt")
-    for key in ("sha256", "bytes", "recipe", "tier", "config", "steps", "hardware", "evaluation"):
+    for key in ("sha256", "bytes", "net", "recipe", "tier", "config", "steps", "hardware", "evaluation"):
         assert key in entry
     model = hub.load(name, directory=tmp_path / "ckpt")
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), out["model"].parameters(), strict=True))
@@ -23,15 +25,15 @@ def test_smoke_tier_trains_publishes_and_loads(name, tmp_path):
 
 def test_cli_smoke(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GENIR_CHECKPOINTS", str(tmp_path / "ckpt"))
-    recipes.main(["train", "denoiser", "--tier", "smoke", "--run-dir", str(tmp_path / "run"), "--publish",
-                  "--no-progress"])
+    cli.main(["train", "denoiser", "--tier", "smoke", "--run-dir", str(tmp_path / "run"), "--publish",
+              "--no-progress"])
     assert "published denoiser.pt" in capsys.readouterr().out
     assert hub.manifest(tmp_path / "ckpt")["denoiser"]["tier"] == "smoke"
 
 
 @pytest.fixture()
 def published(tmp_path):
-    out = recipes.run("denoiser", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False)
+    out = run("denoiser", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False)
     hub.publish("denoiser", out, directory=tmp_path / "ckpt")
     return tmp_path / "ckpt"
 
@@ -53,9 +55,26 @@ def test_missing_file_and_unknown_name(published):
         hub.load("no-such-model", directory=published)
 
 
+def test_load_builds_the_manifest_net_and_refuses_an_entry_without_one(published):
+    entry = hub.manifest(published)["denoiser"]
+    assert entry["net"] == recipes.get_recipe("denoiser").net == "drunet"
+    assert type(hub.load("denoiser", directory=published)).__name__ == "DRUNet"
+    for broken, message in [({k: v for k, v in entry.items() if k != "net"}, "no 'net' field"),
+                            ({**entry, "net": "no-such-net"}, "net 'no-such-net'")]:
+        (published / "manifest.json").write_text(json.dumps({"denoiser": broken}))
+        with pytest.raises(hub.CheckpointError, match=message):
+            hub.load("denoiser", directory=published)
+
+
+def test_publish_needs_a_run_result(published):
+    out = {"model": hub.load("denoiser", directory=published), "tier": "smoke"}
+    with pytest.raises(KeyError, match="'net'"):
+        hub.publish("denoiser", out, directory=published)
+
+
 def test_load_or_train_falls_back_to_training_the_manifest_tier(published, tmp_path):
     (published / "denoiser.pt").unlink()
-    model = hub.load_or_train("denoiser", run_dir=tmp_path / "fallback", directory=published, progress=False)
+    model = load_or_train("denoiser", run_dir=tmp_path / "fallback", directory=published, progress=False)
     state = torch.load(tmp_path / "fallback" / "checkpoint.pt", weights_only=False)
     assert state["step"] == recipes.get_recipe("denoiser").tiers["smoke"]["train"]["steps"]
     assert all(torch.equal(v, state["ema"][k]) for k, v in model.state_dict().items())
@@ -65,7 +84,7 @@ def test_publish_refuses_to_replace_a_higher_tier(published, tmp_path):
     manifest = json.loads((published / "manifest.json").read_text())
     manifest["denoiser"]["tier"] = "cpu"
     (published / "manifest.json").write_text(json.dumps(manifest))
-    out = recipes.run("denoiser", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False)
+    out = run("denoiser", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False)
     with pytest.raises(hub.CheckpointError, match="force"):
         hub.publish("denoiser", out, directory=published)
     assert hub.publish("denoiser", out, directory=published, force=True)["tier"] == "smoke"
@@ -77,6 +96,7 @@ def test_shipped_manifest_matches_files():
     assert "denoiser" in entries, "the book ships the learned denoiser"
     for name, entry in entries.items():
         assert entry["tier"] in recipes.TIERS and entry["hardware"] and entry["evaluation"], name
+        assert entry["net"] == recipes.get_recipe(entry["recipe"]).net, name
         hub.load(name)
 
 
@@ -105,8 +125,8 @@ def test_generative_recipes_sample_and_take_a_data_folder(tmp_path):
         header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
         with gzip.open(tmp_path / f"{stem}.gz", "wb") as f:
             f.write(header + array.astype(np.uint8).tobytes())
-    out = recipes.run("ddpm-digits", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False,
-                      data_dir=tmp_path)
+    out = run("ddpm-digits", "smoke", run_dir=tmp_path / "run", progress=False, evaluate=False,
+              data_dir=tmp_path)
     assert out["config"]["data"]["folder"] == str(tmp_path)
     with pytest.raises(ValueError, match="digit recipes only"):
-        recipes.run("denoiser", "smoke", data_dir=tmp_path)
+        run("denoiser", "smoke", data_dir=tmp_path)

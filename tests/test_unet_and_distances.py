@@ -113,3 +113,18 @@ def test_digit_distances_rank_corruptions():
         distances.frechet_distance(np.zeros(5), np.zeros((5, 2)))
     with pytest.raises(ValueError, match="images must have values in"):
         distances.digit_features(real * 255, classifier)
+
+
+def test_digit_distances_need_a_classifier():
+    real, _ = data.digits("test")
+    for call in (lambda c: distances.digit_features(real[:4], c),
+                 lambda c: distances.digit_distances(real[:4], real, c),
+                 lambda c: distances.real_floor(10, c)):
+        with pytest.raises(TypeError, match="classifier must be an nn.Module with .features and .head"):
+            call(None)
+        with pytest.raises(TypeError, match="got str"):
+            call("digit-classifier")
+        with pytest.raises(TypeError, match="got Linear"):
+            call(torch.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="classifier"):
+        distances.real_floor(10)

@@ -1,11 +1,12 @@
 """Distribution distances for generated images (chapters 3–4 and every later generative chapter).
 
 Inception-based FID/KID need downloaded weights, so the book measures samples in the feature space of
-its *own* small digit classifier (``nets.DigitClassifier``, recipe ``digit-classifier``): the Fréchet
-distance "FD in LeNet features", and a kernel distance (the unbiased MMD² with KID's cubic polynomial
-kernel, Bińkowski et al., 2018) for features of moderate scale. Neither is comparable to published
-FID/KID numbers. Always report them with their sample counts and next to the real-vs-real floor
-(``real_floor``): two independent sets of real digits of the same size are not at distance 0.
+its *own* small digit classifier (``nets.DigitClassifier``, recipe ``digit-classifier``, which callers pass
+in, e.g. ``hub.load("digit-classifier")``): the Fréchet distance "FD in LeNet features", and a kernel
+distance (the unbiased MMD² with KID's cubic polynomial kernel, Bińkowski et al., 2018) for features of
+moderate scale. Neither is comparable to published FID/KID numbers. Always report them with their sample
+counts and next to the real-vs-real floor (``real_floor``): two independent sets of real digits of the same
+size are not at distance 0.
 """
 
 import numpy as np
@@ -53,34 +54,40 @@ def _as_features(f, name):
     return f
 
 
-@torch.no_grad()
-def digit_features(images: torch.Tensor, classifier=None, batch: int = 500) -> torch.Tensor:
-    """``(N, 1, 28, 28)`` digits in [0, 1] → ``(N, 64)`` penultimate features of the shipped classifier."""
-    check_image(images, "images", channels=1, value_range=True)
-    if classifier is None:
-        from .. import hub
+def _check_classifier(classifier):
+    """A digit classifier is an ``nn.Module`` with ``features`` (images → features) and ``head`` (→ logits)."""
+    if not (isinstance(classifier, torch.nn.Module) and callable(getattr(classifier, "features", None))
+            and callable(getattr(classifier, "head", None))):
+        raise TypeError("classifier must be an nn.Module with .features and .head (a nets.DigitClassifier, e.g. "
+                        f"hub.load('digit-classifier')), got {type(classifier).__name__}")
+    return classifier
 
-        classifier = hub.load("digit-classifier")
+
+@torch.no_grad()
+def digit_features(images: torch.Tensor, classifier: torch.nn.Module, batch: int = 500) -> torch.Tensor:
+    """``(N, 1, 28, 28)`` digits in [0, 1] → ``(N, feature_dim)`` penultimate features of ``classifier``
+    (``(N, 64)`` for the shipped ``digit-classifier``)."""
+    _check_classifier(classifier)
+    check_image(images, "images", channels=1, value_range=True)
     return torch.cat([classifier.features(images[i: i + batch]) for i in range(0, len(images), batch)])
 
 
-def digit_distances(images: torch.Tensor, reference: torch.Tensor, classifier=None) -> dict:
-    """FD in LeNet features between generated ``images`` and real ``reference`` digits, and the share of
-    images the classifier reads with confidence (max softmax > 0.9), a legibility proxy."""
-    if classifier is None:
-        from .. import hub
-
-        classifier = hub.load("digit-classifier")
+def digit_distances(images: torch.Tensor, reference: torch.Tensor, classifier: torch.nn.Module) -> dict:
+    """FD in ``classifier``'s features between generated ``images`` and real ``reference`` digits (both
+    ``(N, 1, 28, 28)`` in [0, 1]), and the share of images the classifier reads with confidence (max
+    softmax > 0.9), a legibility proxy."""
+    _check_classifier(classifier)
     fa, fb = digit_features(images, classifier), digit_features(reference, classifier)
     confident = classifier.head(fa).softmax(1).amax(1).gt(0.9).float().mean().item()
     return {"fd": frechet_distance(fa, fb), "confident": confident, "n": len(images), "n_reference": len(reference)}
 
 
-def real_floor(n: int, classifier=None, seed: int = 0) -> dict:
+def real_floor(n: int, classifier: torch.nn.Module, seed: int = 0) -> dict:
     """The distances between ``n`` random *training* digits and the ``test`` digits: what a perfect
     generator of ``n`` samples would score (sampling noise only)."""
     from .. import data
 
+    _check_classifier(classifier)
     train, _ = data.digits("train")
     test, _ = data.digits("test")
     if not 2 <= n <= len(train):

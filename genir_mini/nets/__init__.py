@@ -1,8 +1,10 @@
 """Networks: the DRUNet-style denoiser (chapter 2), the time-conditioned UNet (chapters 3–8) and the
-small digit classifier whose features measure generated images (chapter 3)."""
+small digit classifier whose features measure generated images (chapter 3), and the registry that builds
+them by name (``build``, ``register``)."""
 
 from .classifier import DigitClassifier
 from .drunet import DRUNet, noise_level_map
+from .registry import NETS, build, register
 from .unet import UNet
 
-__all__ = ["DRUNet", "DigitClassifier", "UNet", "noise_level_map"]
+__all__ = ["DRUNet", "DigitClassifier", "NETS", "UNet", "build", "noise_level_map", "register"]

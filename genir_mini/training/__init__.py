@@ -1,6 +1,9 @@
 """The one training loop and the named recipes that produce every shipped checkpoint
-(``python -m genir_mini.training list|train ...``)."""
+(``python -m genir_mini.training list|train ...``), by job: ``recipes`` (the recipes and their tiers),
+``batches``, ``losses``, ``evaluate``, ``sampling``, ``run`` (training a recipe; ``load_or_train``),
+``cli`` (the command line) and ``loop`` (the training loop)."""
 
-from . import loop, recipes
+from . import batches, evaluate, loop, losses, recipes, run, sampling
+from .run import load_or_train
 
-__all__ = ["loop", "recipes"]
+__all__ = ["batches", "evaluate", "load_or_train", "loop", "losses", "recipes", "run", "sampling"]

@@ -1,5 +1,5 @@
 """``python -m genir_mini.training list | train <recipe> --tier cpu [--publish]``."""
 
-from .recipes import main
+from .cli import main
 
 main()

@@ -1,0 +1,72 @@
+"""Training a recipe at a tier into a run folder (``run``), the run's machine (``hardware``) and folder
+(``default_run_dir``), and the readers' fallback ``load_or_train`` (the shipped model, or its recipe trained)."""
+
+from pathlib import Path
+
+import torch
+
+from .. import hub
+from .loop import TrainConfig, is_main_process, train
+from .recipes import get_recipe
+
+
+def hardware(device="cpu") -> str:
+    """A one-line description of the machine a run used."""
+    import os
+    import platform
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        where = torch.cuda.get_device_name(device)
+    else:
+        where = f"CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    return f"{where}, torch {torch.__version__}"
+
+
+def default_run_dir(name: str, tier: str) -> Path:
+    """``runs/<name>-<tier>`` at the root of the repository holding this package (wherever the caller runs)."""
+    return Path(__file__).resolve().parents[2] / "runs" / f"{name}-{tier}"
+
+
+def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progress: bool = True,
+        evaluate: bool = True, data_dir=None) -> dict:
+    """Train recipe ``name`` at ``tier`` (resuming from ``run_dir``); return the model, EMA and figures.
+
+    ``data_dir`` replaces the offline training data of the digit recipes by a folder of MNIST-format idx
+    files (the full MNIST or Fashion-MNIST of the GPU notebooks).
+    """
+    recipe = get_recipe(name)
+    config = recipe.config(tier)
+    if data_dir is not None:
+        if config.get("data", {}).get("source") != "digits":
+            raise ValueError(f"data_dir applies to the digit recipes only, not to {name!r}")
+        config["data"]["folder"] = str(data_dir)
+    with torch.random.fork_rng():  # seeded initialisation, without touching the caller's generator
+        torch.manual_seed(config["train"].get("seed", 0))
+        model = recipe.build_model(config["model"])
+    batch_fn, loss_fn = recipe.make_task(config)
+    result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
+                   progress=progress)
+    figures = recipe.evaluate(result.ema, config) if evaluate and is_main_process() else {}
+    return {"recipe": name, "tier": tier, "config": config, "model": result.ema, "history": result.history,
+            "train_seconds": round(result.seconds, 1), "hardware": hardware(device), "evaluation": figures,
+            "steps": config["train"]["steps"], "net": recipe.net, "training": result.settings}
+
+
+def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu", progress=True,
+                  directory=None) -> torch.nn.Module:
+    """``hub.load(name)``, or — if the file is missing or corrupt — train its recipe and return the result.
+
+    The fallback trains ``tier`` (default: the manifest's tier, else ``cpu``) in ``run_dir`` (default
+    ``runs/<name>-<tier>`` at the repository root, wherever the caller runs), so an interrupted training
+    resumes where it stopped.
+    """
+    try:
+        return hub.load(name, device, directory)
+    except hub.CheckpointError as err:
+        entry = hub.manifest(directory).get(name, {})
+        recipe = entry.get("recipe", name)
+        tier = tier or entry.get("tier", "cpu")
+        print(f"{err}\n-> training recipe {recipe!r} at tier {tier!r} instead")
+        out = run(recipe, tier, run_dir or default_run_dir(name, tier), device, progress=progress, evaluate=False)
+        return out["model"].eval().requires_grad_(False)
