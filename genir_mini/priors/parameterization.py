@@ -10,8 +10,8 @@ b = √(1 − ᾱ_k). Then
 
 and the same state on the flow-matching path of chapter 4 (t = 0 noise, t = 1 data) is y_t = x_k/(a + b) at
 flow time t = a/(a + b), since y_t = t x₀ + (1 − t) ε: its velocity is v = dy_t/dt = x₀ − ε, and back,
-x₀ = y_t + (1 − t) v (ch. 4, eq. 4.4), ε = y_t − t v. So a DDPM enters every flow-map sampler through this velocity, and
-Euler steps on the flow times of DDIM's timesteps are DDIM (η = 0) exactly.
+x₀ = y_t + (1 − t) v (ch. 4, eq. 4.4), ε = y_t − t v. So a DDPM enters every flow-map sampler through this
+velocity, and Euler steps on the flow times of DDIM's timesteps are DDIM (η = 0) exactly.
 
 ``a`` and ``b`` are numbers or tensors that broadcast against the images (``(N, 1, 1, 1)``).
 """

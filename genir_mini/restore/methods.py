@@ -7,13 +7,13 @@ Every method is called the same way (the one restoration call of the book)::
 ``y``: the measurement ([0, 1] image units); ``operator``: an ``operators.LinearOperator``; ``prior``: what the
 method knows about images (``None`` for the closed form, a Gaussian denoiser ``D(x, σ)`` for PnP-HQS, an
 ``EpsModel`` for the diffusion solvers, and a flow map for the one-step methods of chapters 6-8);
-``steps``: iterations; ``callback``: called after every iteration (the closed form has none) with one dict whose keys are the same for every
-method, ``i`` (step index), ``t`` (the method's own time: the noise level σ_k for PnP, the DDPM timestep k for
-the diffusion solvers), ``x_t`` (the current iterate) and ``x0_hat`` (the prior's estimate of the clean image),
-plus a method's own extras (``rho``, ``x0_data``, ``residual``), all in image units; the result is an image
-``(N, C, H, W)``. ``METHODS[name]`` knows the network evaluations (NFE) of ``steps`` steps, the operator
-capabilities the method needs, and the book's per-task settings, so one benchmark (chapters 5 and 10) can run
-every method on every task it applies to.
+``steps``: iterations; ``callback``: called after every iteration (the closed form has none) with one dict
+whose keys are the same for every method, ``i`` (step index), ``t`` (the method's own time: the noise level σ_k
+for PnP, the DDPM timestep k for the diffusion solvers), ``x_t`` (the current iterate) and ``x0_hat`` (the
+prior's estimate of the clean image), plus a method's own extras (``rho``, ``x0_data``, ``residual``), all in
+image units; the result is an image ``(N, C, H, W)``. ``METHODS[name]`` knows the network evaluations (NFE) of
+``steps`` steps, the operator capabilities the method needs, and the book's per-task settings, so one benchmark
+(chapters 5 and 10) can run every method on every task it applies to.
 """
 
 from collections.abc import Callable
