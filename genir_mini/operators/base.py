@@ -23,7 +23,7 @@ on every iteration).
 import torch
 
 from .._checks import check_image, check_positive
-from .cg import conjugate_gradient
+from .cg import as_rho, conjugate_gradient
 
 PROX_CG_ITERS = 100  # conjugate-gradient iterations of the default prox (operators without a closed form)
 
@@ -53,7 +53,7 @@ class LinearOperator:
                 f"z of shape {tuple(z.shape)} maps to a measurement of shape {self.output_shape(z.shape)}, "
                 f"but y has shape {tuple(y.shape)}"
             )
-        return self._prox(z, y, _as_rho(rho, z))
+        return self._prox(z, y, as_rho(rho, z))
 
     def init(self, y: torch.Tensor) -> torch.Tensor:
         """A sensible starting image of shape ``(N, C, H, W)`` for an iterative solver (default: ``Aᵀy``)."""
@@ -111,12 +111,6 @@ class LinearOperator:
         return {}
 
 
-def _as_rho(rho, like: torch.Tensor) -> torch.Tensor:
-    """``rho`` as a tensor that broadcasts against ``like`` (N, C, H, W): a scalar or ``(N, 1, 1, 1)``."""
-    rho = torch.as_tensor(rho, dtype=like.dtype, device=like.device)
-    return rho.view(-1, 1, 1, 1) if rho.ndim == 1 else rho
-
-
 class _Unchecked:
     """An operator's methods without argument validation (``LinearOperator.unchecked``)."""
 
@@ -130,7 +124,7 @@ class _Unchecked:
         return self.operator._At(y)
 
     def prox(self, z, y, rho):
-        return self.operator._prox(z, y, _as_rho(rho, z))
+        return self.operator._prox(z, y, as_rho(rho, z))
 
     def init(self, y):
         return self.operator._init(y)

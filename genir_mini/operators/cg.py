@@ -10,6 +10,12 @@ import torch
 from .._checks import broadcast_image, check_image, check_positive
 
 
+def as_rho(rho, like: torch.Tensor) -> torch.Tensor:
+    """``rho`` as a tensor that broadcasts against ``like`` (N, C, H, W): a scalar or ``(N, 1, 1, 1)``."""
+    rho = torch.as_tensor(rho, dtype=like.dtype, device=like.device)
+    return rho.view(-1, 1, 1, 1) if rho.ndim == 1 else rho
+
+
 def _check_iters(iters, name="iters"):
     if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
         raise ValueError(f"{name} must be a positive integer, got {iters!r}")
@@ -41,8 +47,7 @@ def cg_solve(operator, y: torch.Tensor, rho, z=None, iters: int = 100, x0=None,
     if regularizer is not None and not callable(regularizer):
         raise TypeError(f"regularizer must be a callable R(v) or None, got {type(regularizer).__name__}")
     Aty = operator.At(y)  # validates y against the operator
-    rho = torch.as_tensor(rho, dtype=y.dtype, device=y.device)
-    rho = rho.view(-1, 1, 1, 1) if rho.ndim == 1 else rho
+    rho = as_rho(rho, y)
     z = broadcast_image(z, Aty)
     x = z.clone() if x0 is None else broadcast_image(check_image(x0, "x0"), Aty, "x0")
     fast = operator.unchecked()

@@ -17,7 +17,7 @@ import torch
 from .._checks import check_choice, check_image
 from ..units import to_signed, to_unit
 from . import parameterization
-from .parameterization import EpsModel
+from .parameterization import EpsModel, check_eps_model
 
 
 @dataclass(frozen=True)
@@ -186,9 +186,7 @@ def ancestral_sample(prior: EpsModel, noise: torch.Tensor, steps: int | None = N
 
 
 def _sample(prior, noise, steps, spacing, generator, callback, eta=None, variance=None):
-    if not isinstance(prior, EpsModel):
-        raise TypeError(f"prior must be a parameterization.EpsModel (an ε-network with its schedule), "
-                        f"got {type(prior).__name__}")
+    check_eps_model(prior)
     check_image(noise, "noise")
     ks = timesteps(prior.schedule.T, steps, spacing)
     device = noise.device

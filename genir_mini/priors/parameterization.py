@@ -106,7 +106,9 @@ class EpsModel:
 
     def x0_hat(self, x_k: torch.Tensor, k) -> torch.Tensor:
         """Tweedie's posterior mean E[x₀ | x_k] (ch. 3, eq. 3.5), clamped if ``clip``."""
-        return self.predict(x_k, k)[0]
+        a, b = self.coefficients(k, x_k)
+        x0 = x0_from_eps(x_k, self.eps(x_k, k), a, b)
+        return x0.clamp(-1, 1) if self.clip else x0
 
     def score(self, x_k: torch.Tensor, k) -> torch.Tensor:
         """∇ log q(x_k) = −ε̂/√(1 − ᾱ_k)."""
@@ -160,3 +162,11 @@ class EpsModel:
 
     def __repr__(self):
         return f"EpsModel({type(self.net).__name__}, T={self.schedule.T}, clip={self.clip})"
+
+
+def check_eps_model(prior) -> EpsModel:
+    """``prior`` if it is an ``EpsModel`` (what the samplers and the diffusion solvers take), else a TypeError."""
+    if not isinstance(prior, EpsModel):
+        raise TypeError("prior must be a priors.parameterization.EpsModel (an ε-network wrapped with its "
+                        f"schedule), got {type(prior).__name__}")
+    return prior

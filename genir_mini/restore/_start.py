@@ -1,7 +1,6 @@
 """Validation shared by the solvers' entry points."""
 
 from .._checks import check_image
-from ..priors.parameterization import EpsModel
 
 
 def check_start(x_init, operator, y):
@@ -12,10 +11,3 @@ def check_start(x_init, operator, y):
                          f"{tuple(operator.output_shape(x_init.shape))}, but y has shape {tuple(y.shape)}")
     return x_init
 
-
-def check_eps_model(prior):
-    """``prior`` if it is an ``EpsModel`` (the diffusion solvers' prior), else a ``TypeError``."""
-    if not isinstance(prior, EpsModel):
-        raise TypeError("prior must be a priors.parameterization.EpsModel (an ε-network wrapped with its "
-                        f"schedule), got {type(prior).__name__}")
-    return prior

@@ -22,9 +22,8 @@ import torch
 from .._checks import check_image, check_positive
 from ..operators import LinearOperator, Spectral, require
 from ..priors.diffusion import timesteps
-from ..priors.parameterization import EpsModel
+from ..priors.parameterization import EpsModel, check_eps_model
 from ..units import to_unit
-from ._start import check_eps_model
 
 
 @torch.no_grad()

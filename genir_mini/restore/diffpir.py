@@ -21,9 +21,9 @@ import torch
 from .._checks import check_choice, check_image, check_positive
 from ..operators import LinearOperator
 from ..priors.diffusion import Schedule
-from ..priors.parameterization import EpsModel, eps_from_x0
+from ..priors.parameterization import EpsModel, check_eps_model, eps_from_x0
 from ..units import to_signed, to_unit
-from ._start import check_eps_model, check_start
+from ._start import check_start
 
 SIGMA_FLOOR = 0.001  # the official code's floor on σ_n (noise-free inpainting would otherwise give ρ = 0)
 

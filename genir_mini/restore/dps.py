@@ -22,9 +22,8 @@ import torch
 from .._checks import check_image, check_positive
 from ..operators import LinearOperator
 from ..priors.diffusion import timesteps
-from ..priors.parameterization import EpsModel
+from ..priors.parameterization import EpsModel, check_eps_model
 from ..units import to_unit
-from ._start import check_eps_model
 
 # ζ per task (``evaluation.tasks`` names) in the official configuration files (FFHQ 256², 1,000 steps):
 # 0.3 for super-resolution and deblurring, 0.5 for inpainting. The book uses them unchanged.
