@@ -71,8 +71,9 @@ _PAGE_CHECKS = r"""
 (isChapter) => {
   const out = {tables: [], leftovers: [], solutions: [], math: [], code: [], figures: [], images: []};
   const main = document.querySelector("main") || document.body;
+  // (Chromium lays out the content of a closed <details> too, so that is checked by hand)
   const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length)
-      && getComputedStyle(e).visibility !== "hidden";
+      && getComputedStyle(e).visibility !== "hidden" && !e.closest("details:not([open])");
   // the text a reader reads: without code and math
   const textOf = (e) => { const c = e.cloneNode(true);
       c.querySelectorAll("code, pre, .highlight, mjx-container, .math, script").forEach(x => x.remove());
