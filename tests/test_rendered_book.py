@@ -39,6 +39,7 @@ def test_every_page_reads_well_in_a_browser(tmp_path):
                     "Playwright's own browser), or set CHROMIUM to a Chromium executable")
     root = tmp_path / "book-site"
     shutil.copytree(ROOT / "_static", root / "_static")
+    shutil.copytree(ROOT / "book" / "_ext", root / "book" / "_ext")
     shutil.copy(ROOT / "_toc.yml", root / "_toc.yml")
     (root / "book").mkdir()
     for page in [*ROOT.glob("book/*.md"), ROOT / "book" / "references.bib"]:
