@@ -273,7 +273,7 @@ def test_markdown_for_jupyter_numbers_exercises_equations_and_citations():
               "$$\nx = 1 \\tag{1.1}\n$$ (eq-1-1)\n\n"
               "```{exercise} A title\n:label: ex-3-2\n\nShow that $a = b$.\n\n$$\na = b\n$$\n```\nAfter.")
     out = to_jupyter(source)
-    assert out.startswith("See (1.8) and (Ho et al., 2020; Song et al., 2021); Zhao et al. (2016) solved it.")
+    assert out.startswith("See (1.8) and (Ho et al., 2020; Song et al., 2021a); Zhao et al. (2016) solved it.")
     assert "$$ (eq-1-1)" not in out and "\\tag{1.1}\n$$\n" in out
     assert "> **Exercise 3.2 — A title**\n>\n> Show that $a = b$.\n>\n> $$\n> a = b\n> $$\nAfter." in out
     assert "{" + "exercise}" not in out and "{eq}" not in out and "{cite" not in out

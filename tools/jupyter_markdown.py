@@ -9,8 +9,8 @@ and the math inside a directive is not rendered. :func:`to_jupyter` rewrites one
   with another label gets no number);
 * ``{eq}`eq-N-k``` becomes ``(N.k)``; the label ``(eq-N-k)`` after a display's closing ``$$`` is dropped
   (the ``\\tag{N.k}`` inside the display still shows the number);
-* ``{cite}`a,b``` / ``{cite:p}`` become "(Author et al., 2020; Other, 2021)" and ``{cite:t}`` becomes
-  "Author et al. (2020)", from ``book/references.bib``.
+* ``{cite}`a,b``` / ``{cite:p}`` become "(Author et al., 2020; Other, 2021a)" and ``{cite:t}`` becomes
+  "Author et al. (2020)", with the labels of the book's bibliography page (book/_ext).
 """
 
 from __future__ import annotations
@@ -31,37 +31,38 @@ _OPTION = re.compile(r"^:(?P<name>[\w-]+):[ \t]*(?P<value>.*)$")
 
 @cache
 def _bibliography(path: str = str(BIB)) -> dict:
-    """key -> (authors' short form, year) for every entry of the bibliography."""
+    """key -> the entry's label on the book's bibliography page ("Ho et al., 2020", "Song et al., 2021a"),
+    made by the book's own Sphinx extension (book/_ext/author_year_bibliography.py), so that a student notebook
+    cites exactly as the HTML book does."""
+    import importlib.util
+    import sys
+
     from pybtex.database import parse_file
 
-    entries = {}
-    for key, entry in parse_file(path).entries.items():
-        people = entry.persons.get("author") or entry.persons.get("editor") or []
-        last = [" ".join(p.last_names) for p in people]
-        if not last:
-            names = entry.fields.get("organization", entry.fields.get("title", key))
-        elif len(last) == 1:
-            names = last[0]
-        elif len(last) == 2:
-            names = f"{last[0]} and {last[1]}"
-        else:
-            names = f"{last[0]} et al."
-        entries[key] = (names.replace("{", "").replace("}", ""), entry.fields.get("year", "n.d."))
-    return entries
+    name = "author_year_bibliography"
+    style = sys.modules.get(name)
+    if style is None:
+        spec = importlib.util.spec_from_file_location(name, BIB.parent / "_ext" / f"{name}.py")
+        style = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look the module up
+        spec.loader.exec_module(style)
+    entries = parse_file(path).entries
+    ordered = style.AuthorYearSortingStyle().sort(list(entries.values()))
+    labels = style.AuthorYearLabelStyle().format_labels(ordered)
+    return {entry.key: label for entry, label in zip(ordered, labels)}
 
 
 def cite(keys: str, kind: str | None = None, bib: Path = BIB) -> str:
     """The author-year text of a ``{cite}`` role: ``"(Ho et al., 2020)"``, or ``"Ho et al. (2020)"`` for
     ``kind="t"``. An unknown key raises ``KeyError`` naming it."""
-    entries = _bibliography(str(bib))
+    labels = _bibliography(str(bib))
     refs = []
     for key in (k.strip() for k in keys.split(",")):
-        if key not in entries:
+        if key not in labels:
             raise KeyError(f"citation key {key!r} is not in {bib.name}")
-        refs.append(entries[key])
-    if kind == "t":
-        return "; ".join(f"{names} ({year})" for names, year in refs)
-    return "(" + "; ".join(f"{names}, {year}" for names, year in refs) + ")"
+        refs.append(labels[key])
+    if kind == "t":  # "Ho et al., 2020" -> "Ho et al. (2020)"
+        return "; ".join("{} ({})".format(*label.rsplit(", ", 1)) for label in refs)
+    return "(" + "; ".join(refs) + ")"
 
 
 def _exercise(match: re.Match) -> str:
