@@ -160,30 +160,33 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     return fig
 
 
-def _figure_png(fig, dpi=FIGURE_DPI) -> tuple[str, int]:
-    """``(base64 PNG at 2 × dpi, its width in CSS pixels at dpi)``; closes the figure."""
+def _figure_jpeg(fig, dpi=FIGURE_DPI) -> tuple[str, int]:
+    """``(base64 JPEG at 2 × dpi, its width in CSS pixels at dpi)``; closes the figure. An explorer embeds
+    one frame per setting: JPEG keeps a grid of photographs a few hundred kB instead of several MB."""
+    from PIL import Image
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=2 * dpi, bbox_inches="tight")
     plt.close(fig)
-    from PIL import Image
-
     buf.seek(0)
     with Image.open(buf) as im:
         width = im.width // 2
-    return base64.b64encode(buf.getvalue()).decode(), width
+        out = io.BytesIO()
+        im.convert("RGB").save(out, format="JPEG", quality=88)
+    return base64.b64encode(out.getvalue()).decode(), width
 
 
-def _render_png(render, params, dpi):
+def _render_frame(render, params, dpi):
     out = render(**params)
     if isinstance(out, torch.Tensor):
         out = show_images([out])
-    return _figure_png(out, dpi)
+    return _figure_jpeg(out, dpi)
 
 
 def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) -> str:
-    """HTML with one slider per parameter over pre-rendered PNGs of ``render(**params)``.
+    """HTML with one slider per parameter over pre-rendered frames of ``render(**params)``.
 
-    Every setting of the grid is one embedded PNG, shown at the figure's own size in inches (``render``
+    Every setting of the grid is one embedded JPEG, shown at the figure's own size in inches (``render``
     sizes its figure for the text column, e.g. with ``show_images``): keep grids small (≲ 20 settings).
     """
     names = list(grid)
@@ -191,7 +194,7 @@ def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) 
     frames, width = {}, 0
     for idx in itertools.product(*[range(len(v)) for v in values]):
         params = {n: v[i] for n, v, i in zip(names, values, idx)}
-        frames["_".join(map(str, idx))], frame_width = _render_png(render, params, dpi)
+        frames["_".join(map(str, idx))], frame_width = _render_frame(render, params, dpi)
         width = max(width, frame_width)
     uid = "explore-" + uuid.uuid4().hex[:8]
     sliders = "".join(
@@ -213,13 +216,13 @@ def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) 
       document.getElementById("{uid}-v" + k).textContent = values[k][i];
       idx.push(i);
     }}
-    document.getElementById("{uid}-img").src = "data:image/png;base64," + frames[idx.join("_")];
+    document.getElementById("{uid}-img").src = "data:image/jpeg;base64," + frames[idx.join("_")];
   }}
   for (let k = 0; k < n; k++) document.getElementById("{uid}-s" + k).addEventListener("input", update);
 }})();</script>"""
     caption = f"<p><i>{html.escape(label)}</i></p>" if label else ""
     return (f'<div id="{uid}" class="genir-explorer">{caption}{sliders}'
-            f'<img id="{uid}-img" src="data:image/png;base64,{first}" alt="{html.escape(label or "explorer")}" '
+            f'<img id="{uid}-img" src="data:image/jpeg;base64,{first}" alt="{html.escape(label or "explorer")}" '
             f'style="width:{width}px;max-width:100%"></div>{script}')
 
 
