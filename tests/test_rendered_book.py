@@ -41,7 +41,7 @@ def test_every_page_reads_well_in_a_browser(tmp_path):
     shutil.copytree(ROOT / "_static", root / "_static")
     shutil.copytree(ROOT / "book" / "_ext", root / "book" / "_ext")
     shutil.copy(ROOT / "_toc.yml", root / "_toc.yml")
-    (root / "book").mkdir()
+    (root / "book").mkdir(exist_ok=True)
     for page in [*ROOT.glob("book/*.md"), ROOT / "book" / "references.bib"]:
         shutil.copy(page, root / "book" / page.name)
     for path in sorted(ROOT.glob("book/[0-9][0-9]_*.ipynb")):
