@@ -135,7 +135,8 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
         ax.imshow(arr, cmap="gray", vmin=0, vmax=1)
         title = name
         if j > 0 and img.shape == reference.shape:
-            title += f"\n{psnr(img.clamp(0, 1), reference).item():.2f} dB / {ssim(img.clamp(0, 1), reference).item():.3f}"
+            shown = img.clamp(0, 1)
+            title += f"\n{psnr(shown, reference).item():.2f} dB / {ssim(shown, reference).item():.3f}"
         ax.set_title(title)
         ax.axis("off")
         if zoom is not None and img.shape[-2:] == reference.shape[-2:]:

@@ -100,8 +100,8 @@ def test_installing_the_package_brings_every_module_a_chapter_imports():
     import ast
     import importlib.metadata
     import sys
-    import tomllib
 
+    import tomllib
     from IPython.core.inputtransformer2 import TransformerManager
 
     pyproject = tomllib.loads((BOOK.parent / "pyproject.toml").read_text())
@@ -110,7 +110,8 @@ def test_installing_the_package_brings_every_module_a_chapter_imports():
     provided = importlib.metadata.packages_distributions()
     sources = [(path.name, TransformerManager().transform_cell(cell.source)) for path in CHAPTERS
                for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
-    sources += [(str(p.relative_to(BOOK.parent)), p.read_text()) for p in (BOOK.parent / "genir_mini").rglob("*.py")]
+    library = (BOOK.parent / "genir_mini").rglob("*.py")
+    sources += [(str(p.relative_to(BOOK.parent)), p.read_text()) for p in library]
     missing = set()
     jupyter = ("IPython", "matplotlib_inline")  # every Jupyter kernel has them
     for where, source in sources:

@@ -71,7 +71,8 @@ def setup_source(url: str) -> str:
         "import importlib.util, os, subprocess, sys",
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"genir_mini\") is None:",
         f"    subprocess.run([\"git\", \"clone\", \"--depth\", \"1\", \"{url}\"], check=True)",
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"-e\", \"{folder}\"], check=True)",
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"-e\", "
+        f"\"{folder}\"], check=True)",
         f"    sys.path.insert(0, os.path.abspath(\"{folder}\"))",
     ])
 
@@ -130,7 +131,8 @@ def main(argv=None) -> int:
     if args.check:
         stale = outdated()
         for name in stale:
-            print(f"{name}: links or setup cell differ from _config.yml's repository (run tools/chapter_header.py)")
+            print(f"{name}: links or setup cell differ from _config.yml's repository "
+                  "(run tools/chapter_header.py)")
         return 1 if stale else 0
     url, branch = repository()
     for path in chapters():

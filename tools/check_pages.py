@@ -144,7 +144,7 @@ def check_book(html: Path, screenshots: Path | None = None) -> tuple[dict, dict]
         context.route(lambda url: not url.startswith(base), lambda route: route.abort())
         for name in pages:
             page = context.new_page()
-            found, local_bytes = [], {"n": 0}
+            found = []
             page.on("console", lambda m, found=found: m.type == "error" and not any(
                 k in m.text for k in KNOWN_CONSOLE_ERRORS) and "ERR_FAILED" not in m.text
                 and found.append(f"console error: {m.text[:120]}"))
@@ -153,7 +153,8 @@ def check_book(html: Path, screenshots: Path | None = None) -> tuple[dict, dict]
             page.on("requestfailed", lambda r, found=found: r.url.startswith(base) and found.append(
                 f"failed to load {r.url[len(base):][:100]}"))
             page.on("requestfailed", lambda r, found=found: not r.url.startswith(base) and not any(
-                r.url.startswith(e) for e in EXTERNAL_IMAGES) and found.append(f"asks the network for {r.url[:100]}"))
+                r.url.startswith(e) for e in EXTERNAL_IMAGES)
+                and found.append(f"asks the network for {r.url[:100]}"))
             page.goto(f"{base}/{name}", wait_until="networkidle")
             # MathJax typesets after the load: wait for its first pass to finish
             page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => 1) : 0")

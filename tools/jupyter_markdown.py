@@ -21,8 +21,8 @@ from pathlib import Path
 
 BIB = Path(__file__).resolve().parents[1] / "book" / "references.bib"
 
-_EXERCISE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{exercise\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-                       re.S | re.M)
+_EXERCISE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{exercise\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.S | re.M)
 _EQ_ROLE = re.compile(r"\{eq\}`eq-(\d+)-(\d+)`")
 _EQ_LABEL = re.compile(r"^(\$\$)[ \t]*\(eq-\d+-\d+\)[ \t]*$", re.M)
 _CITE = re.compile(r"\{cite(?::(?P<kind>[a-z]+))?\}`(?P<keys>[\w.:+, -]+)`")
