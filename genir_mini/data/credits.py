@@ -59,7 +59,8 @@ def licence_kind(licence: str):
     """``"public-domain"``, ``"cc0"`` or ``None``: the licences under which weights trained on an image can
     ship with no condition. CC-BY, CC-BY-SA, GPL, unknown or missing licences give ``None``."""
     text = re.sub(r"[\s_\-.]+", " ", licence.lower()).strip()
-    if re.fullmatch(r"(cc ?0|cc zero|creative commons zero)( 1 0)?( universal)?( public domain dedication)?", text):
+    cc0 = r"(cc ?0|cc zero|creative commons zero)( 1 0)?( universal)?( public domain dedication)?"
+    if re.fullmatch(cc0, text):
         return "cc0"
     if re.fullmatch(r"(pd|public domain)( mark)?( 1 0)?", text):
         return "public-domain"

@@ -64,6 +64,7 @@ DENOISER = Recipe(
         "smoke": {"model": {"in_channels": 3, "channels": [8, 16], "blocks": 1},
                   "data": {"source": "package-photos", "batch": 4, "patch": 32, "sigma_max": 55 / 255,
                            "dead_leaves_fraction": 0.25},
+                  "eval": {"size": 64, "names": ["camera", "cat"], "sigmas": [25]},
                   "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
         # cpu: sized to about an hour on one thread of a 2-core machine (while another run takes the other)
         "cpu": {"model": {"in_channels": 3, "channels": [32, 64, 128], "blocks": 2},
@@ -150,7 +151,7 @@ DDPM_PHOTOS = Recipe(
         "smoke": {"objective": "ddpm", "schedule": "linear",
                   "model": {"in_channels": 3, "channels": [8, 16], "blocks": 1, "time_dim": 16},
                   "data": {"source": "package-photos", "batch": 4, "patch": 16},
-                  "eval": {"size": 32, "sigmas": [25]},
+                  "eval": {"size": 32, "sigmas": [25], "names": ["camera", "cat"]},
                   "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
         "cpu": {"objective": "ddpm", "schedule": "linear",
                 "model": {"in_channels": 3, "channels": [32, 64, 128], "blocks": 1},
