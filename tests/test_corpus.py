@@ -342,3 +342,15 @@ def test_photo_recipes_train_on_the_corpus_and_smoke_on_the_package_photos():
         for tier in ("cpu", "gpu"):
             d = r.config(tier)["data"]
             assert d["source"] == "corpus" and min(d["scales"]) <= 0.25 and max(d["scales"]) == 1.0
+
+
+def test_denoising_on_test_set_reports_mean_spread_and_count():
+    from genir_mini.training import evaluate
+
+    identity = lambda x, sigma: x  # noqa: E731
+    table = evaluate.denoising_on_test_set({"noisy": identity}, sigmas=(25,), size=32, names=["camera", "cat", "moose"])
+    row = table["crop"][25]["noisy"]
+    assert table["names"] == ["camera", "cat", "moose"] and row["n"] == 3 and len(row["psnr"]) == 3
+    assert 20 < row["mean"] < 22.5 and row["std"] < 1.5  # σ = 25 noise (20.2 dB), clipped to [0, 1]
+    assert evaluate.best_of(table, ["noisy"]) == {"resize": {25: "noisy"}, "crop": {25: "noisy"}}
+    assert "n=3" in evaluate.format_denoising_table(table)

@@ -23,6 +23,8 @@ import io
 import os
 import posixpath
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -67,6 +69,20 @@ def corpus_dir(rcc_dir=None) -> Path:
     if not folder.is_dir() or not any(folder.glob("*.rcc")):
         raise CorpusNotInstalled(f"the photo corpus is not installed (no .rcc files in {folder}): {INSTALL_HINT}")
     return folder
+
+
+def install() -> Path:
+    """The corpus's folder, installing the package with apt first where this process can (root with apt-get:
+    the project's machines, Colab); elsewhere ``CorpusNotInstalled`` says how to install it."""
+    try:
+        return corpus_dir()
+    except CorpusNotInstalled:
+        if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+            raise
+    print(f"installing the photo corpus: apt-get install -y --no-install-recommends {PACKAGE}")
+    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", PACKAGE], check=True)
+    return corpus_dir()
 
 
 def image_name(path: str) -> str:

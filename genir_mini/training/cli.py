@@ -51,6 +51,10 @@ def main(argv=None):
             print(f"{r.name:12s} tiers: {', '.join(r.tiers)} — {r.description}")
         return
     run_dir = args.run_dir or default_run_dir(args.recipe, args.tier)
+    if RECIPES[args.recipe].config(args.tier).get("data", {}).get("source") == "corpus":
+        from ..data import corpus
+
+        corpus.install()  # apt where it can (root), else a clear error saying how
     t0 = time.perf_counter()
     out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress, data_dir=args.data_dir)
     if not is_main_process():  # under torchrun, rank 0 reports and publishes
