@@ -134,8 +134,8 @@ def classical_settings() -> dict:
 
     out = {f"TV x{f}": denoisers.TVDenoiser(f) for f in (0.5, 0.8, 1.2)}
     out["wavelet"] = denoisers.WaveletDenoiser()
-    out.update({f"NL-means x{f}": denoisers.NLMeansDenoiser(f) for f in (0.6, 0.8, 1.0)})
-    out["NL-means x0.8, 7x7 in 23x23"] = denoisers.NLMeansDenoiser(0.8, patch_size=7, patch_distance=11)
+    out.update({f"NL-means x{f}": denoisers.NLMeansDenoiser(f) for f in (0.4, 0.5, 0.6, 0.8)})
+    out["NL-means x0.5, 7x7 in 23x23"] = denoisers.NLMeansDenoiser(0.5, patch_size=7, patch_distance=11)
     return out
 
 
