@@ -8,9 +8,10 @@ its upstream source (a URL: this drops drawings and the pieces of a painting puz
 opaque colour photograph at least ``MIN_SIDE`` pixels on its shorter side (no transparency: clip art).
 A photograph the package holds at several sizes (same source) is kept once, at its largest.
 
-The split is fixed by a rule, not a list: photographs that share a source or a file name form one group,
-and a group is held out when the SHA-256 of its name falls in the lowest ``HELD_OUT_PERCENT`` of the hash
-range. ``held_out`` ships a test set taken from the held-out split; nothing held out is ever trained on.
+The split is fixed by a rule, not a list: a photograph is held out when the SHA-256 of its lower-case file
+stem falls in the lowest ``HELD_OUT_PERCENT`` of the hash range, so photographs that share a stem (shots of
+one subject) fall on the same side, and a photograph shipped at two sizes (one source) is one entry.
+``held_out`` ships a test set taken from the held-out split; nothing held out is ever trained on.
 
 Record the credits (the file ``data/corpus/credits.csv`` of the repository)::
 
@@ -99,8 +100,8 @@ def source_url(credit: Credit) -> str | None:
 
 
 def is_held_out(key: str) -> bool:
-    """The split rule: a group named ``key`` is held out when its SHA-256 lands in the lowest
-    ``HELD_OUT_PERCENT`` of the range."""
+    """The split rule: a photograph whose lower-case file stem is ``key`` is held out when the SHA-256 of
+    ``key`` lands in the lowest ``HELD_OUT_PERCENT`` of the range."""
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100 < HELD_OUT_PERCENT
 
 
@@ -161,12 +162,12 @@ def _scan(folder: str) -> tuple:
 
 
 def _split(entries: list) -> list:
-    """Group photographs that share a file stem (different shots of one subject), then split the groups."""
-    stem = lambda e: posixpath.splitext(posixpath.basename(e[0]["name"]))[0].lower()  # noqa: E731
+    """Sort by name and give each photograph its split by the hash of its lower-case file stem: shots of one
+    subject with the same stem (two giraffes, two Eiffel towers) fall on the same side."""
     out = []
     for info, array in sorted(entries, key=lambda e: e[0]["name"]):
-        split = "held-out" if is_held_out(stem((info, array))) else "train"
-        out.append((CorpusImage(**info, split=split), array))
+        stem = posixpath.splitext(posixpath.basename(info["name"]))[0].lower()
+        out.append((CorpusImage(**info, split="held-out" if is_held_out(stem) else "train"), array))
     return out
 
 
