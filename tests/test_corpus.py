@@ -348,7 +348,8 @@ def test_denoising_on_test_set_reports_mean_spread_and_count():
     from genir_mini.training import evaluate
 
     identity = lambda x, sigma: x  # noqa: E731
-    table = evaluate.denoising_on_test_set({"noisy": identity}, sigmas=(25,), size=32, names=["camera", "cat", "moose"])
+    names = ["camera", "cat", "moose"]
+    table = evaluate.denoising_on_test_set({"noisy": identity}, sigmas=(25,), size=32, names=names)
     row = table["crop"][25]["noisy"]
     assert table["names"] == ["camera", "cat", "moose"] and row["n"] == 3 and len(row["psnr"]) == 3
     assert 20 < row["mean"] < 22.5 and row["std"] < 1.5  # σ = 25 noise (20.2 dB), clipped to [0, 1]
