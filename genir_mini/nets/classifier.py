@@ -1,6 +1,7 @@
 """A LeNet-style digit classifier (chapter 3) whose penultimate features define the distribution
 distances of ``metrics`` ("FD in LeNet features", never "FID": it is not the Inception network)."""
 
+import torch
 import torch.nn as nn
 
 from .._checks import check_image
