@@ -7,7 +7,7 @@ VENV   ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: setup book test student clean
+.PHONY: setup book test student nbgrader browser clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -19,8 +19,24 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
+# The student notebooks (exercises as stubs) are generated from the chapters and committed, so that Colab can
+# open them from GitHub; tests/test_student.py fails when they are stale.
 student: setup
 	$(BIN)/python tools/make_student.py book student
+
+# nbgrader source notebooks, one assignment per chapter, for a course: then `nbgrader generate_assignment`.
+nbgrader: setup
+	$(BIN)/python tools/make_student.py --nbgrader book _build/nbgrader/source
+	@echo "nbgrader source notebooks in _build/nbgrader/source/<chapter>/ (copy them to your course's source/)"
+
+# A Chromium for the browser test (tests/test_rendered_book.py): Debian's package where apt works (root),
+# otherwise Playwright's own build (downloads it).
+browser: setup
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }; }; } || \
+	  $(BIN)/python -m playwright install chromium
 
 # Chapters are executed through jupyter-cache: only those whose code cells changed run again, and all of them
 # when the library, the checkpoints' manifest or requirements.txt changed (tools/book_build.py prepare).
@@ -30,7 +46,7 @@ book: setup student
 	mkdir -p _build/html/student && cp student/*.ipynb _build/html/student/
 	$(BIN)/python tools/book_build.py finish _build
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -15,7 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("units", "data", "operators", "nets", "hub", "priors", "flowmaps", "restore", "evaluation",
-               "training", "viz")
+               "training", "viz", "chapter")
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import os
+import re
 import uuid
 
 import matplotlib.pyplot as plt
@@ -45,27 +46,70 @@ def tile(images: torch.Tensor, ncols: int = 8, pad: int = 1, value: float = 1.0)
     return out
 
 
-def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray"):
-    """A row/grid of images (tensors ``(1, C, H, W)`` or ``(C, H, W)``, or arrays). Returns the figure."""
+PAGE_WIDTH = 7.0  # inches: the width of the book's text column at ``FIGURE_DPI`` (about 700 px)
+FIGURE_DPI = 100  # the size on the page; "retina" PNGs (``style``) carry twice the pixels
+TITLE_HEIGHT = 0.32  # inches above a panel for a one-line title
+
+
+def style():
+    """The book's figure style: figures sized for the text column and rendered as 2× ("retina") PNGs, so
+    that they are sharp on high-resolution screens; labels of 9 pt. Every chapter calls it once."""
+    plt.rcParams.update({"figure.dpi": FIGURE_DPI, "savefig.dpi": 2 * FIGURE_DPI, "font.size": 9,
+                         "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
+                         "xtick.labelsize": 8, "ytick.labelsize": 8})
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+    except ImportError:  # pragma: no cover - outside IPython
+        pass
+
+
+def _aspect(img) -> float:
+    """height / width of an image tensor or array."""
+    shape = img.shape if isinstance(img, torch.Tensor) else np.asarray(img).shape
+    if isinstance(img, torch.Tensor):
+        h, w = shape[-2:]
+    else:
+        h, w = shape[:2]
+    return h / w
+
+
+def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray", width=PAGE_WIDTH):
+    """A row/grid of images (tensors ``(1, C, H, W)`` or ``(C, H, W)``, or arrays); returns the figure.
+
+    ``images``: a list, or a dict title -> image. Each panel is ``size`` inches wide, less where ``ncols``
+    panels would be wider than ``width`` (the text column); its height follows the images' aspect ratio,
+    so wide strips (e.g. a trajectory tiled with ``tile``) leave no blank bands.
+    """
     if isinstance(images, dict):
         titles, images = list(images), list(images.values())
     images = list(images)
+    if not images:
+        raise ValueError("images must hold at least one image")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
     n = len(images)
     ncols = ncols or n
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    panel = min(size, width / ncols)
+    aspect = max(_aspect(img) for img in images)
+    title_h = TITLE_HEIGHT * max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0.0
+    row_h = panel * aspect + title_h
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, row_h * nrows), squeeze=False)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - title_h / row_h / nrows if nrows else 1,
+                        wspace=0.04, hspace=title_h / (panel * aspect) if title_h else 0.02)
     for ax in axes.flat:
         ax.axis("off")
     for i, img in enumerate(images):
         ax = axes.flat[i]
         ax.imshow(_as_numpy(img), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
-    fig.tight_layout()
+            ax.set_title(titles[i])
     return fig
 
 
-def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_max=0.2):
+def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_max=0.2, width=PAGE_WIDTH):
     """Side-by-side comparison: top row the images (PSNR/SSIM in the titles), optional zoom inset box,
     bottom row the absolute error maps |estimate − reference| (averaged over channels).
 
@@ -81,7 +125,10 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     imgs = [reference] + [estimates[n] for n in estimates]
     nrows = 2 if error else 1
     error_image = None
-    fig, axes = plt.subplots(nrows, len(imgs), figsize=(size * len(imgs), size * nrows), squeeze=False)
+    panel = min(size, width / (len(imgs) + 0.35 * error))  # room for the colour bar
+    fig, axes = plt.subplots(nrows, len(imgs), figsize=(panel * (len(imgs) + 0.35 * error),
+                                                        (panel * _aspect(reference) + 2 * TITLE_HEIGHT) * nrows),
+                             squeeze=False)
     for j, (name, img) in enumerate(zip(names, imgs)):
         ax = axes[0, j]
         arr = _as_numpy(img)
@@ -89,7 +136,7 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
         title = name
         if j > 0 and img.shape == reference.shape:
             title += f"\n{psnr(img.clamp(0, 1), reference).item():.2f} dB / {ssim(img.clamp(0, 1), reference).item():.3f}"
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
         ax.axis("off")
         if zoom is not None and img.shape[-2:] == reference.shape[-2:]:
             top, left, s = zoom
@@ -105,7 +152,7 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
             if j > 0 and img.shape == reference.shape:
                 err = (img.clamp(0, 1) - reference).abs().mean(1)[0].cpu().numpy()
                 error_image = ax.imshow(err, cmap="magma", vmin=0, vmax=error_max)
-                ax.set_title("|error|", fontsize=8)
+                ax.set_title("|error|")
     if error_image is not None:
         fig.colorbar(error_image, ax=axes[1, :].tolist(), shrink=0.8, label="absolute error")
     else:
@@ -113,31 +160,42 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     return fig
 
 
-def _figure_png(fig, dpi=72) -> str:
+def _figure_jpeg(fig, dpi=FIGURE_DPI) -> tuple[str, int]:
+    """``(base64 JPEG at 2 × dpi, its width in CSS pixels at dpi)``; closes the figure. An explorer embeds
+    one frame per setting: JPEG keeps a grid of photographs a few hundred kB instead of several MB."""
+    from PIL import Image
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=2 * dpi, bbox_inches="tight")
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    buf.seek(0)
+    with Image.open(buf) as im:
+        width = im.width // 2
+        out = io.BytesIO()
+        im.convert("RGB").save(out, format="JPEG", quality=88)
+    return base64.b64encode(out.getvalue()).decode(), width
 
 
-def _render_png(render, params, dpi):
+def _render_frame(render, params, dpi):
     out = render(**params)
     if isinstance(out, torch.Tensor):
         out = show_images([out])
-    return _figure_png(out, dpi)
+    return _figure_jpeg(out, dpi)
 
 
-def static_explorer_html(render, grid: dict, label=None, dpi: int = 72) -> str:
-    """HTML with one slider per parameter over pre-rendered PNGs of ``render(**params)``.
+def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) -> str:
+    """HTML with one slider per parameter over pre-rendered frames of ``render(**params)``.
 
-    Every setting of the grid is one embedded PNG: keep grids small (≲ 20 settings) and ``dpi`` low.
+    Every setting of the grid is one embedded JPEG, shown at the figure's own size in inches (``render``
+    sizes its figure for the text column, e.g. with ``show_images``): keep grids small (≲ 20 settings).
     """
     names = list(grid)
     values = [list(grid[n]) for n in names]
-    frames = {}
+    frames, width = {}, 0
     for idx in itertools.product(*[range(len(v)) for v in values]):
         params = {n: v[i] for n, v, i in zip(names, values, idx)}
-        frames["_".join(map(str, idx))] = _render_png(render, params, dpi)
+        frames["_".join(map(str, idx))], frame_width = _render_frame(render, params, dpi)
+        width = max(width, frame_width)
     uid = "explore-" + uuid.uuid4().hex[:8]
     sliders = "".join(
         f'<div><label>{html.escape(str(n))} = <b id="{uid}-v{k}">{html.escape(str(values[k][0]))}</b></label><br>'
@@ -158,13 +216,14 @@ def static_explorer_html(render, grid: dict, label=None, dpi: int = 72) -> str:
       document.getElementById("{uid}-v" + k).textContent = values[k][i];
       idx.push(i);
     }}
-    document.getElementById("{uid}-img").src = "data:image/png;base64," + frames[idx.join("_")];
+    document.getElementById("{uid}-img").src = "data:image/jpeg;base64," + frames[idx.join("_")];
   }}
   for (let k = 0; k < n; k++) document.getElementById("{uid}-s" + k).addEventListener("input", update);
 }})();</script>"""
     caption = f"<p><i>{html.escape(label)}</i></p>" if label else ""
     return (f'<div id="{uid}" class="genir-explorer">{caption}{sliders}'
-            f'<img id="{uid}-img" src="data:image/png;base64,{first}" style="max-width:100%"></div>{script}')
+            f'<img id="{uid}-img" src="data:image/jpeg;base64,{first}" alt="{html.escape(label or "explorer")}" '
+            f'style="width:{width}px;max-width:100%"></div>{script}')
 
 
 def _interactive() -> bool:
@@ -179,7 +238,7 @@ def _interactive() -> bool:
         return False
 
 
-def explore(render, grid: dict, label=None, live=None, dpi: int = 72):
+def explore(render, grid: dict, label=None, live=None, dpi: int = FIGURE_DPI):
     """Exploration of ``render(**params) -> Figure | image tensor`` over ``grid`` (name -> values).
 
     Always displays the pre-rendered slider version (so it survives into the static book); with a
@@ -205,6 +264,20 @@ def explore(render, grid: dict, label=None, live=None, dpi: int = 72):
         widgets.interact(show, **{n: widgets.SelectionSlider(options=list(v)) for n, v in grid.items()})
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with the characters Markdown (CommonMark and MyST) would interpret escaped by a backslash,
+    e.g. ``"max |a - b|"`` -> ``"max \\|a - b\\|"``, so that a table cell shows it as written. Inline math
+    ``$...$`` is kept as it is (its ``|`` still escaped: a table would split a cell there)."""
+    parts = text.split("$")
+    if len(parts) % 2 == 0:  # an odd number of "$": no math, escape everything
+        parts = [text]
+    return "$".join(_MARKDOWN_SPECIAL.sub(r"\\\1", part) if i % 2 == 0 else part.replace("|", r"\|")
+                    for i, part in enumerate(parts))
+
+
 def table(rows: list, digits: int = 2, caption: str | None = None):
     """A list of dicts (one per row, same keys) as a Markdown table for display in a notebook.
 
@@ -219,9 +292,9 @@ def table(rows: list, digits: int = 2, caption: str | None = None):
     def fmt(v):
         if isinstance(v, torch.Tensor):
             v = v.item()
-        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+        return escape_markdown(f"{v:.{digits}f}" if isinstance(v, float) else str(v))
 
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines = ["| " + " | ".join(escape_markdown(str(k)) for k in keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows]
     text = "\n".join(lines)
     return Markdown((f"**{caption}**\n\n" if caption else "") + text)

@@ -1,9 +1,11 @@
 """Helpers to execute notebooks headless in tests (chapters, student notebooks).
 
-``execute_notebook`` does what papermill does for parameters (a cell tagged ``injected-parameters``
-inserted after the cell tagged ``parameters``), then runs the notebook with nbclient on the ``python3``
-kernel with ``GENIR_BOOK_BUILD=1`` in the kernel's environment, so that live widgets fall back to their
-static version instead of waiting for a browser.
+Parameters go in the way papermill puts them (``papermill.parameterize.parameterize_notebook``: a cell tagged
+``injected-parameters`` after the cell tagged ``parameters``). A notebook that must run without errors is
+executed by ``papermill.execute_notebook`` itself; one whose errors are the point (a student version, where
+the stubs raise) runs through nbclient with ``allow_errors``, because papermill stops at the first error.
+Either way the kernel runs on ``python3`` with ``GENIR_BOOK_BUILD=1`` in its environment, so that live
+widgets fall back to their static version instead of waiting for a browser.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import time
 from pathlib import Path
 
 import nbformat
+import papermill
 from nbclient import NotebookClient
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
 KERNEL_NAME = "python3"
 PARAMETERS_TAG = "parameters"
@@ -22,23 +27,18 @@ INJECTED_TAG = "injected-parameters"
 
 
 def inject_parameters(nb: nbformat.NotebookNode, parameters: dict) -> nbformat.NotebookNode:
-    """Insert (or replace) the ``injected-parameters`` cell after the ``parameters`` cell, in place.
-
-    Values are written with ``repr``, so numbers, strings, booleans, ``None`` and lists/dicts of them
-    work. Raises ``ValueError`` if the notebook has no cell tagged ``parameters``.
-    """
-    lines = ["# Parameters injected by the tests"]
-    for name, value in parameters.items():
+    """papermill's parameter injection (returns a new notebook). Raises ``ValueError`` if ``nb`` has no cell
+    tagged ``parameters`` (papermill would put the parameters first; every notebook of the book has one)."""
+    for name in parameters:
         if not str(name).isidentifier():
             raise ValueError(f"parameter name {name!r} is not a Python identifier")
-        lines.append(f"{name} = {value!r}")
-    injected = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": [INJECTED_TAG]})
-    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
-    for index, cell in enumerate(nb.cells):
-        if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
-            nb.cells.insert(index + 1, injected)
-            return nb
-    raise ValueError("the notebook has no cell tagged 'parameters' to inject parameters after")
+    if not any(PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []) for cell in nb.cells):
+        raise ValueError("the notebook has no cell tagged 'parameters' to inject parameters after")
+    nb = copy.deepcopy(nb)
+    nb.metadata.setdefault("papermill", {})  # what papermill.iorw.load_notebook_node adds
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    return parameterize_notebook(nb, parameters, report_mode=False)
 
 
 def execute_notebook(path_or_nb, parameters: dict | None = None, timeout: int = 900,
@@ -46,15 +46,15 @@ def execute_notebook(path_or_nb, parameters: dict | None = None, timeout: int = 
     """Execute a notebook and return ``(executed notebook, seconds)``.
 
     ``path_or_nb``: a path to an ``.ipynb`` file or a ``NotebookNode`` (not modified; a copy is run).
-    ``parameters``: papermill-style parameters, injected after the cell tagged ``parameters``.
-    ``timeout``: seconds allowed per cell. ``allow_errors``: if False, the first failing cell raises
-    ``nbclient.exceptions.CellExecutionError`` (with the cell's traceback); if True, every cell runs and
-    errors are left in the outputs (see :func:`cell_errors`). ``cwd``: the kernel's working directory,
-    by default the notebook's folder (or the current directory for an in-memory notebook).
+    ``parameters``: papermill parameters, injected after the cell tagged ``parameters``.
+    ``timeout``: seconds allowed per cell. ``allow_errors``: if False, papermill runs the notebook and the
+    first failing cell raises ``papermill.PapermillExecutionError`` (with the cell's traceback); if True,
+    every cell runs and errors are left in the outputs (see :func:`cell_errors`). ``cwd``: the kernel's
+    working directory, by default the notebook's folder (or the current directory for an in-memory one).
     """
     if isinstance(path_or_nb, (str, os.PathLike)):
         path = Path(path_or_nb)
-        nb = nbformat.read(path, as_version=4)
+        nb = load_notebook_node(str(path))
         default_cwd = path.resolve().parent
     elif isinstance(path_or_nb, nbformat.NotebookNode):
         nb = copy.deepcopy(path_or_nb)
@@ -63,13 +63,17 @@ def execute_notebook(path_or_nb, parameters: dict | None = None, timeout: int = 
         raise TypeError("path_or_nb must be a path or an nbformat.NotebookNode, "
                         f"got {type(path_or_nb).__name__}")
     if parameters:
-        inject_parameters(nb, parameters)
+        nb = inject_parameters(nb, parameters)
     workdir = Path(cwd) if cwd is not None else default_cwd
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME, allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(workdir)}})
-    env = dict(os.environ, GENIR_BOOK_BUILD="1")
+    os.environ["GENIR_BOOK_BUILD"] = "1"  # the kernel inherits the environment of this process
     start = time.perf_counter()
-    client.execute(env=env)
+    if allow_errors:
+        client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME, allow_errors=True,
+                                resources={"metadata": {"path": str(workdir)}})
+        client.execute()
+    else:
+        nb = papermill.execute_notebook(nb, None, kernel_name=KERNEL_NAME, cwd=str(workdir), progress_bar=False,
+                                        execution_timeout=timeout, log_output=False)
     return nb, time.perf_counter() - start
 
 

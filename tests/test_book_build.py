@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_book_builds_without_warnings(tmp_path):
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
+    # local extensions are found relative to the configuration file, which moves to tmp_path here
+    extensions = config["sphinx"].get("local_extensions", {})
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
     (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     result = subprocess.run([jupyter_book, "build", str(ROOT), "--config", str(tmp_path / "_config.yml"),

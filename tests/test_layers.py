@@ -23,6 +23,7 @@ LAYERS = [
     {"evaluation"},
     {"training"},
     {"viz"},
+    {"chapter"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

@@ -1,15 +1,21 @@
-"""Tests of tools/make_student.py (student notebooks) and tools/strip_outputs.py on small synthetic
-notebooks, plus tests/notebook_utils.py (headless execution with injected parameters)."""
+"""Tests of tools/make_student.py (student notebooks, nbgrader), tools/jupyter_markdown.py,
+tools/chapter_header.py and tools/strip_outputs.py on small synthetic notebooks, plus tests/notebook_utils.py
+(headless execution with papermill's parameters)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from notebook_utils import cell_errors, execute_notebook, inject_parameters
 
+from tools import chapter_header, strip_outputs
 from tools import make_student as ms
-from tools import strip_outputs
+from tools.jupyter_markdown import to_jupyter
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def code(source, *tags, outputs=None, count=None):
@@ -112,7 +118,7 @@ def test_solution_text_and_solution_directives_are_removed():
     )
     student = ms.make_student(nb)
     sources = [cell.source for cell in student.cells]
-    assert sources[1].startswith("````{exercise} Wiener filter")
+    assert sources[1] == "> **Exercise — Wiener filter**\n>\n> Derive the filter."  # rendered for Jupyter
     assert sources[2] == "Text after the solution."
     assert sources[3] == "Next section."
     assert len(sources) == 4
@@ -260,3 +266,48 @@ def test_execute_notebook_injects_parameters(tmp_path):
     assert executed.cells[-1].outputs[0]["text"].startswith("smoke")
     with pytest.raises(ValueError, match="parameters"):
         inject_parameters(notebook(code("x = 1")), {"tier": "smoke"})
+
+
+def test_markdown_for_jupyter_numbers_exercises_equations_and_citations():
+    source = ("See {eq}`eq-1-8` and {cite}`ho2020ddpm,song2021ddim`; {cite:t}`zhao2016fast` solved it.\n\n"
+              "$$\nx = 1 \\tag{1.1}\n$$ (eq-1-1)\n\n"
+              "```{exercise} A title\n:label: ex-3-2\n\nShow that $a = b$.\n\n$$\na = b\n$$\n```\nAfter.")
+    out = to_jupyter(source)
+    assert out.startswith("See (1.8) and (Ho et al., 2020; Song et al., 2021a); Zhao et al. (2016) solved it.")
+    assert "$$ (eq-1-1)" not in out and "\\tag{1.1}\n$$\n" in out
+    assert "> **Exercise 3.2 — A title**\n>\n> Show that $a = b$.\n>\n> $$\n> a = b\n> $$\nAfter." in out
+    assert "{" + "exercise}" not in out and "{eq}" not in out and "{cite" not in out
+    with pytest.raises(KeyError, match="no-such-key"):
+        to_jupyter("{cite}`no-such-key`")
+
+
+def test_student_links_point_to_the_student_version():
+    url, branch = chapter_header.repository()
+    nb = notebook(markdown("# Chapter\n\n" + chapter_header.links_line(url, branch, "07_x.ipynb") + "\n\nText."),
+                  code("x = 1"))
+    nb.metadata["genir_source"] = "07_x.ipynb"
+    title = ms.make_student(nb).cells[0].source
+    assert chapter_header.links_line(url, branch, "07_x.ipynb", student=True) in title
+    assert ms.STUDENT_LINE in title and "Text." in title
+
+
+def test_chapter_links_and_setup_cells_come_from_the_configured_repository(tmp_path):
+    assert chapter_header.outdated() == [], "run tools/chapter_header.py"
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someone/fork\n  branch: dev\n")
+    assert chapter_header.outdated(config_path=config) == [p.name for p in chapter_header.chapters()]
+    assert "someone/fork/blob/dev/student/01_a.ipynb" in chapter_header.links_line(
+        *chapter_header.repository(config), "01_a.ipynb")
+    assert '"https://github.com/someone/fork"' in chapter_header.setup_source("https://github.com/someone/fork")
+    config.write_text("repository:\n  url: https://gitlab.com/a/b\n")
+    with pytest.raises(ValueError, match="repository.url"):
+        chapter_header.repository(config)
+
+
+def test_shipped_student_notebooks_are_up_to_date(tmp_path):
+    assert ms.main(["book", str(tmp_path)]) == 0
+    for made in sorted(tmp_path.glob("*.ipynb")):
+        shipped = ROOT / "student" / made.name
+        assert shipped.exists(), f"student/{made.name} is missing: run `make student` and commit it"
+        assert shipped.read_text() == made.read_text(), f"student/{made.name} is stale: run `make student`"
+    assert len(list(tmp_path.glob("*.ipynb"))) == len(list((ROOT / "student").glob("[0-9][0-9]_*.ipynb")))

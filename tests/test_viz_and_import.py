@@ -31,7 +31,7 @@ def test_static_explorer_has_every_frame_and_sliders():
 
     html = viz.static_explorer_html(render, {"a": [0.1, 0.5], "b": [1, 2, 3]}, label="demo")
     assert len(calls) == 6
-    assert html.count('type="range"') == 2 and '"1_2"' in html and "data:image/png;base64," in html
+    assert html.count('type="range"') == 2 and '"1_2"' in html and "data:image/jpeg;base64," in html
 
 
 def test_explore_is_static_when_building(monkeypatch):
@@ -49,6 +49,49 @@ def test_table_formats_rows():
         viz.table([])
 
 
+def test_table_escapes_what_markdown_would_read():
+    md = viz.table([{"max |prox - CG|": 1.0, "E[x₀|x_k]": "a_b*c", "at $\\rho_k$": "`x`"}]).data
+    header, _, row = md.split("\n")
+    assert header == "| max \\|prox - CG\\| | E\\[x₀\\|x\\_k\\] | at $\\rho_k$ |"  # math kept as math
+    assert row == "| 1.00 | a\\_b\\*c | \\`x\\` |"
+    assert header.count(" | ") == 2, "escaped pipes must not split a cell"
+
+
+def test_show_images_fits_the_page_without_blank_bands():
+    strip = torch.rand(1, 1, 28, 6 * 28)                # a wide strip, as viz.tile makes them
+    fig = viz.show_images([strip, strip, strip], ncols=1)
+    width, height = fig.get_size_inches()
+    assert width <= viz.PAGE_WIDTH + 1e-9
+    fig.canvas.draw()
+    shown = sum(ax.get_window_extent().height for ax in fig.axes) / fig.dpi
+    assert shown > 0.85 * height, f"images fill {shown:.2f} of {height:.2f} inches: blank bands"
+    many = viz.show_images([torch.rand(1, 3, 16, 16)] * 12, titles=[f"{i}" for i in range(12)])
+    assert many.get_size_inches()[0] <= viz.PAGE_WIDTH + 1e-9, "a long row shrinks its panels to the page"
+    with pytest.raises(ValueError, match="titles"):
+        viz.show_images([strip], titles=["a", "b"])
+
+
+def test_explorer_frames_are_sharp_and_shown_at_their_size():
+    import matplotlib.pyplot as plt
+
+    def render(a):
+        fig, ax = plt.subplots(figsize=(6.4, 2.0))
+        ax.plot([0, a])
+        return fig
+
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    html = viz.static_explorer_html(render, {"a": [1, 2]})
+    shown = int(re.search(r'style="width:(\d+)px;max-width:100%"', html)[1])
+    assert 550 < shown <= 640  # 6.4 in at 100 px per inch on the page, less the trimmed margins ...
+    png = base64.b64decode(re.search(r'base64,([^"]+)"', html)[1])
+    assert abs(Image.open(io.BytesIO(png)).width - 2 * shown) <= 2  # ... from a PNG with twice the pixels
+
+
 def test_import_is_fast_and_lazy():
     code = ("import time, sys; t = time.perf_counter(); import genir_mini; "
             "print(time.perf_counter() - t, 'torch' in sys.modules)")
@@ -60,3 +103,18 @@ def test_import_is_fast_and_lazy():
             "print(*[m for m in ('matplotlib', 'skimage', 'sklearn', 'pywt') if m in sys.modules])")
     heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert not heavy, f"importing the operators and the solvers loaded {heavy}"
+
+
+def test_chapter_start_checks_the_tier_and_picks_the_device(capsys):
+    from genir_mini import chapter
+
+    ch = chapter.start("gpu", device="cpu")
+    assert ch.gpu and not ch.smoke and ch.device == "cpu"
+    out = capsys.readouterr().out
+    assert "tier 'gpu'" in out and "sources " in out and "runs on the CPU" in out
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert chapter.start("smoke", verbose=False).device == expected
+    with pytest.raises(ValueError, match="TIER must be one of 'smoke', 'cpu', 'gpu'"):
+        chapter.start("GPU")
+    with pytest.raises(ValueError, match="device"):
+        chapter.start("cpu", device="tpu")

@@ -42,6 +42,12 @@ Markdown cells
       ``solution`` inside it become stubs as above, and other code cells inside it are dropped.
     * ``{exercise}`` blocks are kept: they are the task.
 
+Markdown for Jupyter
+    * Every markdown cell kept is rewritten by :func:`tools.jupyter_markdown.to_jupyter`: ``{exercise}``
+      blocks become quoted "Exercise N.k — title" blocks, ``{eq}``/``{cite}`` roles become "(1.8)" and
+      "(Ho et al., 2020)", so that the exercises render in Jupyter and Colab.
+    * The links line under the title (``tools/chapter_header.py``) points to the student version itself.
+
 Everything
     * Outputs and execution counts are cleared, and the execution metadata of nbclient/papermill is
       removed.
@@ -50,8 +56,17 @@ Everything
     * Stubbed cells are tagged ``student-stub`` (instead of ``solution``) and the notebook's metadata gets
       a ``genir_student`` entry, so :func:`stub_cells` can list them.
 
+nbgrader
+    :func:`nbgrader_source` writes a chapter as an nbgrader *source* notebook (instructor version), from the
+    same tags: ``solution`` code cells become nbgrader solution cells (nbgrader's ``ClearSolutions`` finds the
+    same ``BEGIN SOLUTION``/``END SOLUTION`` regions), written solutions become solution markdown cells,
+    ``exercise-check`` cells become autograded test cells worth one point, and the markdown is rewritten
+    for Jupyter as above. ``python tools/make_student.py --nbgrader book COURSE/source`` writes one
+    assignment folder per chapter; ``nbgrader generate_assignment`` and ``nbgrader autograde`` take it from
+    there (tests/test_student.py runs both).
+
 Functions: :func:`make_student` (one notebook), :func:`stub_cells` (indices of the stubs in the
-student version), :func:`main` (the command line).
+student version), :func:`nbgrader_source`, :func:`main` (the command line).
 """
 
 from __future__ import annotations
@@ -64,6 +79,14 @@ import sys
 from pathlib import Path
 
 import nbformat
+
+try:  # run as a script (python tools/make_student.py) or imported as tools.make_student
+    from tools import chapter_header
+    from tools.jupyter_markdown import to_jupyter
+except ImportError:  # pragma: no cover
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tools import chapter_header
+    from tools.jupyter_markdown import to_jupyter
 
 STUDENT_LINE = "Student version — the exercises are stubs; the solutions are in the book."
 
@@ -263,7 +286,7 @@ def make_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             text, gated = _cut_solution_blocks(cell.source, gated)
             if not text.strip():
                 continue
-            cell.source = text
+            cell.source = to_jupyter(text)
             cells.append(cell)
             continue
         if cell.cell_type == "raw":
@@ -286,6 +309,10 @@ def make_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     if gated:
         raise ValueError(f"{name}: a {{solution-start}} block is never closed by {{solution-end}}")
     _add_student_line(cells)
+    if name.endswith(".ipynb") and any(c.cell_type == "markdown" and chapter_header.LINKS_START in c.source
+                                       for c in cells[:1]):
+        url, branch = chapter_header.repository()
+        chapter_header.set_links(cells[0], chapter_header.links_line(url, branch, name, student=True))
     nb.cells = cells
     nb.metadata["genir_student"] = {
         "generated_by": "tools/make_student.py",
@@ -296,6 +323,78 @@ def make_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("genir_source", None)
     nbformat.validate(nb)
     return nb
+
+
+def _nbgrader(kind: str, grade_id: str) -> dict:
+    """nbgrader's cell metadata (schema 3) for a ``solution`` code cell, an autograded ``test`` cell
+    (1 point) or a ``text`` answer (a markdown solution cell, graded by hand: 1 point)."""
+    graded = kind in ("test", "text")
+    return {"grade": graded, "grade_id": grade_id, "locked": kind == "test", "schema_version": 3,
+            "solution": kind != "test", "task": False, **({"points": 1} if graded else {})}
+
+
+def nbgrader_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The chapter as an nbgrader source notebook (a new notebook; see the module docstring).
+
+    Written solutions (``{solution}`` blocks and gated ``{solution-start}`` regions) become markdown
+    solution cells, so that ``nbgrader generate_assignment`` replaces them by its answer stub; the
+    ``{solution-end}`` markers are dropped.
+    """
+    nb = copy.deepcopy(nb)
+    name = nb.get("metadata", {}).get("genir_source", "notebook")
+    cells, gated, count = [], False, {"solution": 0, "test": 0, "text": 0}
+    for cell in nb.cells:
+        tags = _tags(cell)
+        if TAG_REMOVE in tags:
+            continue
+        if cell.cell_type == "markdown":
+            text, still_gated = _cut_solution_blocks(cell.source, gated)
+            written = gated or text != cell.source or TAG_SOLUTION_TEXT in tags
+            gated = still_gated
+            if written:
+                answer = _written_solution(cell.source)
+                if text.strip():
+                    cells.append(nbformat.v4.new_markdown_cell(to_jupyter(text)))
+                if answer.strip():
+                    count["text"] += 1
+                    cells.append(nbformat.v4.new_markdown_cell(
+                        to_jupyter(answer), metadata={"nbgrader": _nbgrader("text", f"answer-{count['text']}")}))
+                continue
+            cell.source = to_jupyter(cell.source)
+        elif cell.cell_type == "code":
+            _clean_code_cell(cell)
+            if TAG_SOLUTION in tags:
+                count["solution"] += 1
+                cell.metadata["nbgrader"] = _nbgrader("solution", f"solution-{count['solution']}")
+            elif TAG_CHECK in tags:
+                count["test"] += 1
+                cell.metadata["nbgrader"] = _nbgrader("test", f"check-{count['test']}")
+        cells.append(cell)
+    if gated:
+        raise ValueError(f"{name}: a {{solution-start}} block is never closed by {{solution-end}}")
+    nb.cells = cells
+    for key in ("papermill", "widgets", "genir_source"):
+        nb.metadata.pop(key, None)
+    nbformat.validate(nb)
+    return nb
+
+
+def _written_solution(source: str) -> str:
+    """The text of the ``{solution}`` blocks (and of a gated region) in a markdown cell, without their
+    fences and options."""
+    kept, fence = [], None  # fence: the closing fence of the solution directive being read
+    for line in source.split("\n"):
+        opening = _FENCE_OPEN.match(line)
+        if opening and opening["name"] in ("solution", "solution-start", "solution-end"):
+            fence = opening["fence"]
+        elif fence and line.strip() == fence:
+            fence = None
+        elif not (fence and _OPTION_LINE.match(line)):
+            kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
+_OPTION_LINE = re.compile(r"^:[\w-]+:")
 
 
 def stub_cells(nb: nbformat.NotebookNode) -> list[int]:
@@ -324,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("src_dir", type=Path, help="folder of solution notebooks (e.g. book)")
     parser.add_argument("dst_dir", type=Path, help="folder to write the student notebooks to (e.g. student)")
+    parser.add_argument("--nbgrader", action="store_true",
+                        help="write nbgrader source notebooks instead, as DST_DIR/<chapter>/<chapter>.ipynb "
+                             "(DST_DIR is a course's source/ folder)")
     args = parser.parse_args(argv)
     if not args.src_dir.is_dir():
         parser.error(f"SRC_DIR {args.src_dir} is not a folder")
@@ -332,6 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     for path in sources:
         nb = nbformat.read(path, as_version=4)
         nb.metadata["genir_source"] = path.name
+        if args.nbgrader:
+            folder = args.dst_dir / path.stem
+            folder.mkdir(exist_ok=True)
+            nbformat.write(nbgrader_source(nb), folder / path.name)
+            print(f"{path} -> {folder / path.name} (nbgrader source)")
+            continue
         student = make_student(nb)
         nbformat.write(student, args.dst_dir / path.name)
         print(f"{path} -> {args.dst_dir / path.name}: {len(stub_cells(student))} stub(s), "

@@ -47,9 +47,12 @@ def fm_loss(model, x1: torch.Tensor, generator: torch.Generator | None = None, s
 
 
 def generate(model, n: int, shape, steps: int = 20, method: str = "euler", seed: int = 0, batch: int = 250,
-             device="cpu") -> torch.Tensor:
-    """``n`` images (n, *shape) in [0, 1] from a velocity model, ``steps`` uniform Euler/Heun steps from noise
-    (t = 0) to data (t = 1), seeded."""
+             device=None) -> torch.Tensor:
+    """``n`` images (n, *shape) in [0, 1], on the CPU, from a velocity model, ``steps`` uniform Euler/Heun steps
+    from noise (t = 0) to data (t = 1), seeded; sampled on ``device`` (default: the model's)."""
+    if device is None:
+        weight = next(iter(getattr(model, "parameters", lambda: [])()), None)
+        device = "cpu" if weight is None else weight.device
     stepper = STEPPERS[check_choice(method, "method", STEPPERS)](model)
     generator = torch.Generator().manual_seed(seed)
     out = []

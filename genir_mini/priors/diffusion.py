@@ -212,9 +212,11 @@ def _sample(prior, noise, steps, spacing, generator, callback, eta=None, varianc
 
 
 def generate(model, schedule: Schedule, n: int, shape, steps: int = 50, eta: float = 0.0,
-             seed: int = 0, batch: int = 250, device="cpu") -> torch.Tensor:
-    """``n`` images (n, *shape) in [0, 1] by DDIM(η) with ``steps`` NFE from the ε-network ``model``, seeded."""
+             seed: int = 0, batch: int = 250, device=None) -> torch.Tensor:
+    """``n`` images (n, *shape) in [0, 1], on the CPU, by DDIM(η) with ``steps`` NFE from the ε-network
+    ``model``, seeded; sampled on ``device`` (default: the network's)."""
     prior = EpsModel(model, schedule)
+    device = prior.device if device is None else device
     generator = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, batch):

@@ -89,10 +89,12 @@ class EpsModel:
         return ab.sqrt(), (1 - ab).sqrt()
 
     def eps(self, x_k: torch.Tensor, k) -> torch.Tensor:
-        """The network's noise prediction ε̂(x_k, k) (unclipped)."""
+        """The network's noise prediction ε̂(x_k, k) (unclipped), computed on the network's device and
+        returned on ``x_k``'s (so a chapter's tensors may stay on the CPU while the network runs on a GPU)."""
         t = self.schedule.time(k)
         t = t.expand(x_k.shape[0]) if t.ndim == 0 else t
-        return self.net(x_k, t.to(x_k.device))
+        device = self.device
+        return self.net(x_k.to(device), t.to(device)).to(x_k.device)
 
     def predict(self, x_k: torch.Tensor, k):
         """(x̂₀, ε̂) at timestep ``k``: Tweedie's x̂₀ (clamped if ``clip``) and the ε̂ consistent with it."""
