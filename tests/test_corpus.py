@@ -214,6 +214,9 @@ def test_a_missing_corpus_says_how_to_install_it(tmp_path, monkeypatch):
         data.photo_corpus()
     with pytest.raises(FileNotFoundError):  # CorpusNotInstalled is a FileNotFoundError
         data.photo_corpus(rcc_dir=tmp_path)
+    monkeypatch.setattr(corpus.os, "geteuid", lambda: 1000)  # not root: install() explains instead of apt
+    with pytest.raises(data.CorpusNotInstalled, match="make corpus"):
+        corpus.install()
 
 
 # --------------------------------------------------------------------------------------------------
