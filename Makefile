@@ -51,3 +51,24 @@ test: setup browser
 
 clean:
 	rm -rf _build student
+
+# The corpus of natural photographs that the photo recipes' cpu and gpu tiers train on: the public-domain and
+# CC0 photographs of the Debian package gcompris-qt-data (genir_mini.data.corpus). Readers who only run the
+# chapters never need it. Installs with apt where it can (root, or sudo without a password), else says how.
+CORPUS_PACKAGE := gcompris-qt-data
+CORPUS_DIR := /usr/share/gcompris-qt/rcc
+.PHONY: corpus
+corpus:
+	@if ls $(CORPUS_DIR)/*.rcc >/dev/null 2>&1; then \
+	  echo "the photo corpus is installed ($(CORPUS_DIR))"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "no apt-get on this machine: on Debian/Ubuntu install the package $(CORPUS_PACKAGE); elsewhere copy"; \
+	  echo "its $(CORPUS_DIR)/*.rcc files into a folder and set GENIR_CORPUS_DIR to that folder"; exit 1; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && apt-get install -y --no-install-recommends $(CORPUS_PACKAGE); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update && sudo apt-get install -y --no-install-recommends $(CORPUS_PACKAGE); \
+	else \
+	  echo "installing the corpus needs root: sudo apt-get install -y --no-install-recommends $(CORPUS_PACKAGE)"; \
+	  echo "(on Colab: !apt-get install -y --no-install-recommends $(CORPUS_PACKAGE))"; exit 1; \
+	fi

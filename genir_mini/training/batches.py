@@ -2,18 +2,42 @@
 
 Every random draw comes from the ``generator`` the loop seeds per step, so a resumed run sees the same
 batches (see ``loop``).
+
+Photo recipes name their images in ``config["data"]["source"]``:
+
+* ``"corpus"``: the train split of the corpus of natural photographs (``data.photo_corpus``, halved),
+  plus the package's training photographs when ``package_photos`` is true, each at the ``scales`` of a
+  multi-scale pyramid (``data.pyramid``) so that whole-scene resizes are in the training distribution;
+* ``"package-photos"`` (``"photos"`` in older manifests): the 11 training photographs that ship inside
+  Python packages (``data.training_photos``), at ``scales`` (default 1 and 1/2): the ``smoke`` tiers, which
+  run where the corpus is not installed.
 """
 
 import torch
 
-from .. import data
+from .. import data, operators
+
+PHOTO_SOURCES = ("corpus", "package-photos", "photos")
+
+
+def photo_patches_source(d: dict) -> list:
+    """The list of ``(1, 3, H, W)`` images that photo patches are cut from, per ``d = config["data"]``."""
+    source = d.get("source", "package-photos")
+    if source not in PHOTO_SOURCES:
+        raise ValueError(f"data source must be one of {PHOTO_SOURCES}, got {source!r}")
+    if source != "corpus":
+        return data.training_photos(tuple(d.get("scales", (1.0, 0.5))))
+    images = data.photo_corpus("train")
+    if d.get("package_photos", False):
+        images += data.training_photos(scales=(1.0,))
+    return data.pyramid(images, tuple(d.get("scales", (1.0, 0.5, 0.25))), min_side=d["patch"])
 
 
 def denoiser_batches(config: dict):
-    """``(batch, 3, patch, patch)`` patches of the training photographs in [0, 1], the last
-    ``round(batch · dead_leaves_fraction)`` replaced by dead-leaves images (``config["data"]``)."""
+    """``(batch, 3, patch, patch)`` photo patches in [0, 1], the last ``round(batch · dead_leaves_fraction)``
+    replaced by dead-leaves images (``config["data"]``)."""
     d = config["data"]
-    photos = data.training_photos()
+    photos = photo_patches_source(d)
     n_leaves = round(d["batch"] * d["dead_leaves_fraction"])
 
     def batch_fn(step, generator):
@@ -21,6 +45,39 @@ def denoiser_batches(config: dict):
         if n_leaves:
             batch = torch.cat([batch, data.dead_leaves(n_leaves, d["patch"], generator)])
         return batch
+
+    return batch_fn
+
+
+def sr_operator(d: dict):
+    """The ×``scale`` degradation of ``d = config["data"]``: ``"block-average"`` (OFTSR's, the default) or
+    ``"bicubic"`` (blur with the bicubic kernel, then decimation: DPIR/DiffPIR's)."""
+    scale, kind = d.get("scale", 4), d.get("operator", "block-average")
+    if kind == "block-average":
+        return operators.BlockAverageSR(scale)
+    if kind == "bicubic":
+        return operators.SuperResolution(scale)
+    raise ValueError(f"operator must be 'block-average' or 'bicubic', got {kind!r}")
+
+
+def sr_pair_batches(config: dict):
+    """Pairs ``(x, y)`` for a conditional super-resolution model (chapter 6's teacher): ``x`` the
+    ``(batch, 3, patch, patch)`` high-resolution photo patches in [0, 1], ``y = A x + σ_n ε`` their
+    ``(batch, 3, patch/scale, patch/scale)`` low-resolution observations (``sr_operator``, ``sigma_n`` in
+    image units, default 0). ``patch`` must be divisible by ``scale``."""
+    d = config["data"]
+    photos = photo_patches_source(d)
+    operator = sr_operator(d)
+    sigma_n = d.get("sigma_n", 0.0)
+    if d["patch"] % operator.scale:
+        raise ValueError(f"patch ({d['patch']}) must be divisible by scale ({operator.scale})")
+
+    def batch_fn(step, generator):
+        x = data.random_patches(photos, d["batch"], d["patch"], generator)
+        y = operator.A(x)
+        if sigma_n:
+            y = operators.add_noise(y, sigma_n, generator=generator)
+        return x, y
 
     return batch_fn
 
@@ -41,7 +98,7 @@ def classifier_batches(config: dict):
 
 def generative_batches(config: dict):
     """``(batch, 1, 28, 28)`` training digits (no augmentation: a flipped 2 is not a digit; ``data.folder``
-    replaces the offline digits), or ``(batch, 3, patch, patch)`` photograph patches (``source: photos``)."""
+    replaces the offline digits), or ``(batch, 3, patch, patch)`` photo patches (a photo ``source``)."""
     d = config["data"]
     if d["source"] == "digits":
         images, _ = data.digits("train", d.get("folder"))
@@ -49,7 +106,7 @@ def generative_batches(config: dict):
         def batch_fn(step, generator):
             return images[torch.randint(len(images), (d["batch"],), generator=generator)]
     else:
-        photos = data.training_photos()
+        photos = photo_patches_source(d)
 
         def batch_fn(step, generator):
             return data.random_patches(photos, d["batch"], d["patch"], generator)

@@ -1,6 +1,10 @@
 """The figures a recipe records in the manifest for its trained model: PSNR for the denoiser, test accuracy
-for the classifier, FD in LeNet features (or denoising PSNR) for the generative models."""
+for the classifier, FD in LeNet features (or denoising PSNR) for the generative models; and the test-set
+measurement of photo denoisers (``denoising_on_test_set``: mean ± std over the shipped test photographs,
+whole-scene resizes and native crops), which the command line runs as
+``python -m genir_mini.training evaluate denoiser [--run-dir DIR] [--classical]``."""
 
+import statistics
 import time
 
 import torch
@@ -9,25 +13,34 @@ from .. import data, hub
 from .sampling import sample_images
 
 
-def evaluate_denoiser(model, config, sigmas=(15, 25, 50), size=256, seed=0, classical=True) -> dict:
-    """PSNR (dB) on the held-out photographs at each σ (in /255), with fixed noise.
+def evaluate_denoiser(model, config, seed=0) -> dict:
+    """PSNR (dB) on the test photographs at each σ (in /255), with fixed noise: the mean over the images
+    (``psnr_sigma{σ}_{method}``), its spread (``…_std``) and, for native crops, ``crop_psnr_sigma…``.
 
-    ``classical=True`` also scores scikit-image's TV, wavelet and NL-means denoisers on the same inputs.
+    ``config["eval"]`` may set ``sigmas`` (15, 25, 50), ``size`` (256), ``names`` (``data.TEST_SET``),
+    ``preparations`` (resize and crop) and ``classical`` (true: also scikit-image's TV, wavelet and
+    NL-means denoisers, at chapter 2's settings, on the same inputs).
     """
-    from ..evaluation import metrics
-    from ..operators import add_noise
     from ..priors import denoisers
 
-    clean = data.test_images(size)
+    e = config.get("eval", {})
     methods = {"learned": denoisers.LearnedDenoiser(model)}
-    if classical:
+    if e.get("classical", True):
         methods.update(denoisers.classical_denoisers())
-    figures = {"images": list(data.HELD_OUT_IMAGES), "size": size}
-    for s in sigmas:
-        noisy = add_noise(clean, s / 255, seed=seed + s)
-        for name, denoiser in methods.items():
-            psnr = metrics.psnr(denoiser(noisy, s / 255), clean).mean().item()
-            figures[f"psnr_sigma{s}_{name}"] = round(psnr, 3)
+    table = denoising_on_test_set(methods, tuple(e.get("sigmas", (15, 25, 50))), e.get("size", 256),
+                                  tuple(e.get("preparations", ("resize", "crop"))), e.get("names"), seed)
+    return _summary(table, "psnr")
+
+
+def _summary(table: dict, key: str) -> dict:
+    """A ``denoising_on_test_set`` table as flat manifest figures (``crop_`` prefixes native crops)."""
+    figures = {"images": table["names"], "n": len(table["names"]), "size": table["size"]}
+    for preparation in (p for p in table if p not in ("names", "size")):
+        prefix = "" if preparation == "resize" else f"{preparation}_"
+        for s, row in table[preparation].items():
+            for method, r in row.items():
+                name = f"{prefix}{key}_sigma{s}" + ("" if method == "" else f"_{method}")
+                figures[name], figures[f"{name}_std"] = r["mean"], r["std"]
     return figures
 
 
@@ -43,9 +56,9 @@ def evaluate_generator(model, config) -> dict:
     """Sample quality: FD/KD in LeNet features against the test digits at each NFE of ``config["eval"]``
     (with the real-vs-real floor for the same sample count), measured with the shipped
     ``digit-classifier``; for photograph models, the PSNR of the model used as a Gaussian denoiser on the
-    held-out photographs."""
-    from ..evaluation import distances, metrics
-    from ..operators import add_noise
+    test photographs (``denoise_psnr_sigma{σ}``, mean and ``_std`` over the images; ``crop_`` for native
+    crops)."""
+    from ..evaluation import distances
     from ..priors import EpsModel, diffusion
 
     e = config["eval"]
@@ -61,13 +74,10 @@ def evaluate_generator(model, config) -> dict:
             figures[key] = _rounded(distances.digit_distances(samples, reference, classifier))
             figures[key]["seconds"] = round(time.perf_counter() - t0, 1)
     else:
-        schedule = diffusion.get_schedule(config["schedule"])
-        denoiser = EpsModel(model, schedule).denoise
-        clean = data.test_images(e["size"])
-        for s in e["sigmas"]:
-            noisy = add_noise(clean, s / 255, seed=s).to(_device(model))
-            psnr = metrics.psnr(denoiser(noisy, s / 255).cpu(), clean).mean().item()
-            figures[f"denoise_psnr_sigma{s}"] = round(psnr, 3)
+        denoiser = EpsModel(model, diffusion.get_schedule(config["schedule"])).denoise
+        table = denoising_on_test_set({"": denoiser}, tuple(e["sigmas"]), e["size"],
+                                      tuple(e.get("preparations", ("resize", "crop"))), e.get("names"), seed=0)
+        figures = _summary(table, "denoise_psnr")
     return figures
 
 
@@ -77,3 +87,72 @@ def _device(model):
 
 def _rounded(d: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# photo denoisers on the shipped test set (before/after comparisons of the photo priors)
+
+def denoising_on_test_set(denoisers: dict, sigmas=(15, 25, 50), size: int = 256,
+                          preparations=("resize", "crop"), names=None, seed: int = 0) -> dict:
+    """PSNR (dB) of each ``D(x, σ)`` in ``denoisers`` (``{name: callable}``) on each test photograph
+    (``data.test_photographs(size, preparation, names)``, ``(N, 3, size, size)``), with the same fixed noise
+    for every method: ``{"names", "size", preparation: {σ: {method: {"mean", "std", "n", "psnr"}}}}``,
+    σ in /255, ``std`` the sample standard deviation over the ``n`` images, ``psnr`` the per-image list."""
+    from ..evaluation import metrics
+    from ..operators import add_noise
+
+    names = list(data.TEST_SET if names is None else names)
+    out = {"names": names, "size": size}
+    for preparation in preparations:
+        clean = data.test_photographs(size, preparation, names)
+        out[preparation] = {}
+        for s in sigmas:
+            noisy = add_noise(clean, s / 255, seed=seed + s)
+            out[preparation][s] = {}
+            for method, denoiser in denoisers.items():
+                psnr = [round(v, 3) for v in metrics.psnr(denoiser(noisy, s / 255).clamp(0, 1), clean).tolist()]
+                out[preparation][s][method] = {"mean": round(statistics.mean(psnr), 3),
+                                               "std": round(statistics.stdev(psnr), 3) if len(psnr) > 1 else 0.0,
+                                               "n": len(psnr), "psnr": psnr}
+    return out
+
+
+def photo_denoiser(recipe: str, model, config: dict):
+    """A photo model as ``D(x, σ)``: the denoiser itself, or a DDPM through Tweedie's x̂₀
+    (``EpsModel.denoise``, ch. 5)."""
+    from ..priors import EpsModel, denoisers, diffusion
+
+    if recipe == "denoiser":
+        return denoisers.LearnedDenoiser(model)
+    return EpsModel(model, diffusion.get_schedule(config["schedule"])).denoise
+
+
+def classical_settings() -> dict:
+    """A few settings of each classical denoiser (the best per σ is the classical baseline): TV weight and
+    NL-means strength factors around chapter 2's, and BayesShrink wavelets."""
+    from ..priors import denoisers
+
+    out = {f"TV x{f}": denoisers.TVDenoiser(f) for f in (0.5, 0.8, 1.2)}
+    out["wavelet"] = denoisers.WaveletDenoiser()
+    out.update({f"NL-means x{f}": denoisers.NLMeansDenoiser(f) for f in (0.4, 0.5, 0.6, 0.8)})
+    out["NL-means x0.5, 7x7 in 23x23"] = denoisers.NLMeansDenoiser(0.5, patch_size=7, patch_distance=11)
+    return out
+
+
+def best_of(table: dict, methods) -> dict:
+    """``{preparation: {σ: method}}``: the method of ``methods`` with the highest mean PSNR in a
+    ``denoising_on_test_set`` table (for the classical baseline, chosen on the test set itself: an upper
+    bound on what tuning could give it)."""
+    return {p: {s: max(methods, key=lambda m: table[p][s][m]["mean"]) for s in table[p]}
+            for p in table if p not in ("names", "size")}
+
+
+def format_denoising_table(table: dict, methods=None) -> str:
+    """The table as text: one line per preparation, σ and method, ``mean ± std (n)``."""
+    lines = [f"test set: {len(table['names'])} photographs, {table['size']} px"]
+    for p in (k for k in table if k not in ("names", "size")):
+        for s, row in table[p].items():
+            for m in methods or row:
+                r = row[m]
+                lines.append(f"{p:6s} sigma={s:<3} {m:28s} {r['mean']:6.2f} ± {r['std']:.2f} dB (n={r['n']})")
+    return "\n".join(lines)

@@ -53,6 +53,21 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
             "steps": config["train"]["steps"], "net": recipe.net, "training": result.settings}
 
 
+def load_run(name: str, tier: str, run_dir, device="cpu") -> torch.nn.Module:
+    """The EMA weights in a run folder's last checkpoint (finished or not), built with the recipe's tier config:
+    the model of a run that is not published yet."""
+    from .loop import CHECKPOINT_NAME
+
+    path = Path(run_dir) / CHECKPOINT_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"no {CHECKPOINT_NAME} in {run_dir}")
+    state = torch.load(path, map_location=device, weights_only=False)
+    model = get_recipe(name).build_model(get_recipe(name).config(tier)["model"])
+    model.load_state_dict(state["ema"])
+    print(f"{name} ({tier}) from {path}: step {state['step']}, {state.get('seconds', 0):.0f} s of training")
+    return model.to(device).eval().requires_grad_(False)
+
+
 def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu", progress=True,
                   directory=None) -> torch.nn.Module:
     """``hub.load(name)``, or — if the file is missing or corrupt — train its recipe and return the result.
