@@ -161,33 +161,35 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     return fig
 
 
-def _figure_jpeg(fig, dpi=FIGURE_DPI) -> tuple[str, int]:
-    """``(base64 JPEG at 2 × dpi, its width in CSS pixels at dpi)``; closes the figure. An explorer embeds
-    one frame per setting: JPEG keeps a grid of photographs a few hundred kB instead of several MB."""
+def _figure_frame(fig, dpi=FIGURE_DPI) -> tuple[str, int]:
+    """``(data URI of the figure at 2 × dpi, its width in CSS pixels at dpi)``; closes the figure. An explorer
+    embeds one frame per setting, so each is stored as the smaller of PNG and JPEG: JPEG keeps a grid of
+    photographs a few hundred kB smaller, PNG keeps noise and line plots small and exact."""
     from PIL import Image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=2 * dpi, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=2 * dpi, bbox_inches="tight")
     plt.close(fig)
-    buf.seek(0)
-    with Image.open(buf) as im:
+    png.seek(0)
+    with Image.open(png) as im:
         width = im.width // 2
-        out = io.BytesIO()
-        im.convert("RGB").save(out, format="JPEG", quality=88)
-    return base64.b64encode(out.getvalue()).decode(), width
+        jpeg = io.BytesIO()
+        im.convert("RGB").save(jpeg, format="JPEG", quality=88)
+    mime, data = min((("image/png", png.getvalue()), ("image/jpeg", jpeg.getvalue())), key=lambda m: len(m[1]))
+    return f"data:{mime};base64," + base64.b64encode(data).decode(), width
 
 
 def _render_frame(render, params, dpi):
     out = render(**params)
     if isinstance(out, torch.Tensor):
         out = show_images([out])
-    return _figure_jpeg(out, dpi)
+    return _figure_frame(out, dpi)
 
 
 def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) -> str:
     """HTML with one slider per parameter over pre-rendered frames of ``render(**params)``.
 
-    Every setting of the grid is one embedded JPEG, shown at the figure's own size in inches (``render``
+    Every setting of the grid is one embedded image (PNG or JPEG, whichever is smaller), shown at the figure's own size in inches (``render``
     sizes its figure for the text column, e.g. with ``show_images``): keep grids small (≲ 20 settings).
     """
     names = list(grid)
@@ -217,13 +219,13 @@ def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) 
       document.getElementById("{uid}-v" + k).textContent = values[k][i];
       idx.push(i);
     }}
-    document.getElementById("{uid}-img").src = "data:image/jpeg;base64," + frames[idx.join("_")];
+    document.getElementById("{uid}-img").src = frames[idx.join("_")];
   }}
   for (let k = 0; k < n; k++) document.getElementById("{uid}-s" + k).addEventListener("input", update);
 }})();</script>"""
     caption = f"<p><i>{html.escape(label)}</i></p>" if label else ""
     return (f'<div id="{uid}" class="genir-explorer">{caption}{sliders}'
-            f'<img id="{uid}-img" src="data:image/jpeg;base64,{first}" alt="{html.escape(label or "explorer")}" '
+            f'<img id="{uid}-img" src="{first}" alt="{html.escape(label or "explorer")}" '
             f'style="width:{width}px;max-width:100%"></div>{script}')
 
 
