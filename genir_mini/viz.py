@@ -66,12 +66,8 @@ def style():
 
 
 def _aspect(img) -> float:
-    """height / width of an image tensor or array."""
-    shape = img.shape if isinstance(img, torch.Tensor) else np.asarray(img).shape
-    if isinstance(img, torch.Tensor):
-        h, w = shape[-2:]
-    else:
-        h, w = shape[:2]
+    """height / width of an image: a tensor (..., H, W) or an array (H, W[, C])."""
+    h, w = img.shape[-2:] if isinstance(img, torch.Tensor) else np.asarray(img).shape[:2]
     return h / w
 
 
@@ -97,7 +93,7 @@ def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray", width=PA
     title_h = TITLE_HEIGHT * max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0.0
     row_h = panel * aspect + title_h
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, row_h * nrows), squeeze=False)
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - title_h / row_h / nrows if nrows else 1,
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - title_h / (row_h * nrows),
                         wspace=0.04, hspace=title_h / (panel * aspect) if title_h else 0.02)
     for ax in axes.flat:
         ax.axis("off")
@@ -189,8 +185,9 @@ def _render_frame(render, params, dpi):
 def static_explorer_html(render, grid: dict, label=None, dpi: int = FIGURE_DPI) -> str:
     """HTML with one slider per parameter over pre-rendered frames of ``render(**params)``.
 
-    Every setting of the grid is one embedded image (PNG or JPEG, whichever is smaller), shown at the figure's own size in inches (``render``
-    sizes its figure for the text column, e.g. with ``show_images``): keep grids small (≲ 20 settings).
+    Every setting of the grid is one embedded image (PNG or JPEG, whichever is smaller), shown at the
+    figure's own size in inches (``render`` sizes its figure for the text column, e.g. with
+    ``show_images``): keep grids small (≲ 20 settings).
     """
     names = list(grid)
     values = [list(grid[n]) for n in names]
