@@ -59,11 +59,11 @@ Everything
 nbgrader
     :func:`nbgrader_source` writes a chapter as an nbgrader *source* notebook (instructor version), from the
     same tags: ``solution`` code cells become nbgrader solution cells (nbgrader's ``ClearSolutions`` finds the
-    same ``BEGIN SOLUTION``/``END SOLUTION`` regions), written solutions become solution markdown cells,
+    same ``BEGIN SOLUTION``/``END SOLUTION`` regions), written solutions become hand-graded answer cells,
     ``exercise-check`` cells become autograded test cells worth one point, and the markdown is rewritten
     for Jupyter as above. ``python tools/make_student.py --nbgrader book COURSE/source`` writes one
     assignment folder per chapter; ``nbgrader generate_assignment`` and ``nbgrader autograde`` take it from
-    there (tests/test_student.py runs both).
+    there (tests/test_nbgrader.py runs both).
 
 Functions: :func:`make_student` (one notebook), :func:`stub_cells` (indices of the stubs in the
 student version), :func:`nbgrader_source`, :func:`main` (the command line).
