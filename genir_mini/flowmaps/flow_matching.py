@@ -51,8 +51,9 @@ def generate(model, n: int, shape, steps: int = 20, method: str = "euler", seed:
     """``n`` images (n, *shape) in [0, 1], on the CPU, from a velocity model, ``steps`` uniform Euler/Heun steps
     from noise (t = 0) to data (t = 1), seeded; sampled on ``device`` (default: the model's)."""
     if device is None:
-        weight = next(iter(getattr(model, "parameters", lambda: [])()), None)
-        device = "cpu" if weight is None else weight.device
+        from ..nets import device_of
+
+        device = device_of(model)
     stepper = STEPPERS[check_choice(method, "method", STEPPERS)](model)
     generator = torch.Generator().manual_seed(seed)
     out = []

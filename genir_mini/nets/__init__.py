@@ -4,7 +4,7 @@ them by name (``build``, ``register``)."""
 
 from .classifier import DigitClassifier
 from .drunet import DRUNet, noise_level_map
-from .registry import NETS, build, register
+from .registry import NETS, build, device_of, register
 from .unet import UNet
 
-__all__ = ["DRUNet", "DigitClassifier", "NETS", "UNet", "build", "noise_level_map", "register"]
+__all__ = ["DRUNet", "DigitClassifier", "NETS", "UNet", "build", "device_of", "noise_level_map", "register"]

@@ -7,6 +7,7 @@ class decorator, ``@register("name")``) where the class is defined.
 
 import inspect
 
+import torch
 import torch.nn as nn
 
 from .classifier import DigitClassifier
@@ -55,3 +56,9 @@ def build(name: str, config: dict) -> nn.Module:
             raise TypeError(f"config for network {name!r} ({cls.__name__}) has unknown key(s) {unknown}; "
                             f"accepted: {accepted}")
     return cls(**config)
+
+
+def device_of(net) -> torch.device:
+    """Where a network's weights are (the CPU for a parameter-free callable)."""
+    weight = next(iter(getattr(net, "parameters", lambda: [])()), None)
+    return torch.device("cpu") if weight is None else weight.device

@@ -77,8 +77,9 @@ class EpsModel:
     @property
     def device(self) -> torch.device:
         """Where the network's weights are (CPU for a parameter-free callable)."""
-        weight = next(iter(getattr(self.net, "parameters", lambda: [])()), None)
-        return torch.device("cpu") if weight is None else weight.device
+        from ..nets import device_of
+
+        return device_of(self.net)
 
     def coefficients(self, k, like: torch.Tensor):
         """(a, b) = (√ᾱ_k, √(1 − ᾱ_k)): Python floats for an int ``k``, ``(N, 1, 1, 1)`` tensors for a tensor."""
