@@ -157,6 +157,56 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     return fig
 
 
+def strip_plot(groups: dict, xlabel: str, point_labels=None, reference: float | None = 0.0, width=PAGE_WIDTH,
+               ax=None, legend: bool = True):
+    """Per-image results as dots, one row per group (e.g. a method's per-image gain on each task), with the
+    mean and ± one standard deviation drawn over them and a vertical line at ``reference``.
+
+    ``groups``: label -> 1-D values (tensor, array or list), all of one length N when ``point_labels``
+    (N names, e.g. the photographs) is given: each image then keeps its colour across the rows and, with
+    ``legend``, the legend below names it. Draws into ``ax`` if given (several strip plots in one figure),
+    else into a new figure ``width`` inches wide. Returns the figure.
+    """
+    from .evaluation.spread import mean_std
+
+    if not isinstance(groups, dict) or not groups:
+        raise ValueError("groups must be a non-empty dict label -> 1-D values")
+    values = {k: np.asarray(torch.as_tensor(v, dtype=torch.float64).flatten()) for k, v in groups.items()}
+    if any(v.size == 0 for v in values.values()):
+        raise ValueError("every group of strip_plot needs at least one value")
+    if point_labels is not None:
+        point_labels = list(point_labels)
+        wrong = {k: v.size for k, v in values.items() if v.size != len(point_labels)}
+        if wrong:
+            raise ValueError(f"point_labels names {len(point_labels)} points but groups have {wrong}")
+    n_rows = len(values)
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(width, 0.45 * n_rows + (1.5 if point_labels and legend else 0.9)))
+    tab20 = plt.get_cmap("tab20")
+    colours = [tab20(i) for i in (*range(0, 20, 2), *range(1, 20, 2))]  # ten saturated colours first
+    for row, (label, v) in enumerate(values.items()):
+        y = n_rows - 1 - row
+        offsets = np.linspace(-0.18, 0.18, v.size) if v.size > 1 else np.zeros(1)
+        for i, (value, dy) in enumerate(zip(v, offsets)):
+            ax.plot(value, y + dy, "o", ms=4, color=colours[i % 20], alpha=0.9,
+                    label=point_labels[i] if point_labels is not None and row == 0 else None)
+        mean, std = mean_std(v)
+        ax.errorbar(mean, y, xerr=std, fmt="|", color="black", ms=14, capsize=4, lw=1.2)
+    if reference is not None:
+        ax.axvline(reference, color="gray", ls=":", lw=1)
+    ax.set_yticks(range(n_rows), list(values)[::-1])
+    ax.set_ylim(-0.6, n_rows - 0.4)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    if point_labels is not None and legend:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if n_rows > 2 else -0.6), ncol=min(6, len(point_labels)),
+                  fontsize=7, frameon=False, handletextpad=0.1, columnspacing=0.8)
+    if own_figure:
+        ax.figure.tight_layout()
+    return ax.figure
+
+
 def _figure_frame(fig, dpi=FIGURE_DPI) -> tuple[str, int]:
     """``(data URI of the figure at 2 × dpi, its width in CSS pixels at dpi)``; closes the figure. An explorer
     embeds one frame per setting, so each is stored as the smaller of PNG and JPEG: JPEG keeps a grid of

@@ -139,7 +139,7 @@ def test_benchmark_rows_outputs_and_timing():
     assert calls == ["deblur-gaussian", "sr4"]
     for r in rows:  # a Solver (the closed form) also reports its network evaluations, a plain function does not
         extra = {"NFE"} if r["method"] == "closed form" else set()
-        assert set(r) == {"task", "method", "PSNR (dB)", "SSIM", "s / image"} | extra
+        assert set(r) == {"task", "method", "PSNR (dB)", "PSNR std (dB)", "SSIM", "s / image"} | extra
         assert r.get("NFE", 0) == 0
         assert 5 < r["PSNR (dB)"] < 60 and -1 <= r["SSIM"] <= 1 and r["s / image"] >= 0
     task = tasks.make_task("deblur-gaussian", SIZE)
@@ -148,6 +148,7 @@ def test_benchmark_rows_outputs_and_timing():
     from genir_mini.evaluation.metrics import psnr
 
     assert rows[0]["PSNR (dB)"] == pytest.approx(psnr(y.clamp(0, 1), x).mean().item())
+    assert rows[0]["PSNR std (dB)"] == pytest.approx(psnr(y.clamp(0, 1), x).std().item())
     assert outputs["sr4"]["init"].min() >= 0 and outputs["sr4"]["init"].max() <= 1
 
 

@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -20,6 +21,28 @@ def test_show_and_compare():
     fig = viz.compare(ref, {"noisy": (ref + 0.1).clamp(0, 1)}, zoom=(4, 4, 8))
     titles = [ax.get_title() for ax in fig.axes]
     assert any("dB" in t for t in titles)
+
+
+def test_strip_plot_draws_every_image_and_the_spread():
+    gains = {"deblur": torch.tensor([1.0, 2.0, 3.0]), "sr4": [0.5, -0.5, 0.0]}
+    fig = viz.strip_plot(gains, "gain (dB)", point_labels=["a", "b", "c"])
+    ax = fig.axes[0]
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(dots) == 6
+    assert sorted(d.get_xdata()[0] for d in dots) == [-0.5, 0.0, 0.5, 1.0, 2.0, 3.0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sr4", "deblur"]  # first group on top
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    bars = [c for c in ax.containers if hasattr(c, "lines")]
+    assert len(bars) == 2 and bars[0].lines[0].get_xdata()[0] == pytest.approx(2.0)
+    matplotlib.pyplot.close(fig)
+    fig, axes = matplotlib.pyplot.subplots(1, 2)  # two strip plots in one figure, no legend
+    assert viz.strip_plot(gains, "gain", ax=axes[1], point_labels="abc", legend=False) is fig
+    assert axes[1].get_legend() is None and len(axes[1].lines) > 6 and not axes[0].lines
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="point_labels"):
+        viz.strip_plot(gains, "gain", point_labels=["a", "b"])
+    with pytest.raises(ValueError, match="groups"):
+        viz.strip_plot({}, "gain")
 
 
 def test_static_explorer_has_every_frame_and_sliders():

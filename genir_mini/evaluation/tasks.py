@@ -169,7 +169,8 @@ closed_form.__doc__ = "The closed-form baseline as ``closed_form(y, task)`` (``r
 
 
 def benchmark(methods: dict, tasks, images: torch.Tensor, seed: int = 0, outputs: dict | None = None) -> list:
-    """Score each method on each task: one row per (task, method) with mean PSNR (dB), SSIM and seconds.
+    """Score each method on each task: one row per (task, method) with the mean PSNR (dB) and its standard
+    deviation over the images, the mean SSIM and seconds (``spread.per_image_psnr`` gives per-image scores).
 
     ``methods``: name -> ``method(y, task) -> x̂`` (``(N, C, S, S)``), typically ``Solver`` objects;
     ``tasks``: ``Task`` objects or task names (built with ``make_task(name, S, seed)``); ``images``: clean
@@ -201,7 +202,9 @@ def benchmark(methods: dict, tasks, images: torch.Tensor, seed: int = 0, outputs
             estimate = estimate.clamp(0, 1)
             if outputs is not None:
                 outputs[task.name][name] = estimate
-            row = {"task": task.name, "method": name, "PSNR (dB)": psnr(estimate, images).mean().item(),
+            per_image = psnr(estimate, images)
+            row = {"task": task.name, "method": name, "PSNR (dB)": per_image.mean().item(),
+                   "PSNR std (dB)": per_image.std().item() if len(images) > 1 else 0.0,
                    "SSIM": ssim(estimate, images).mean().item()}
             if hasattr(method, "nfe"):
                 row["NFE"] = method.nfe(task)

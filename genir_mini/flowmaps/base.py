@@ -8,6 +8,7 @@ map                         f(x_t, t, s)                                        
 ==========================  ==================================================  ====================
 ``EulerMap(v)``             x_t + (s − t)·v(x_t, t)                              1
 ``HeunMap(v)``              x_t + (s − t)·(v(x_t, t) + v(x̃, s))/2, x̃ the Euler    2
+``MidpointMap(v)``          x_t + (s − t)·v(x_t + (s − t)/2·v(x_t, t), (t + s)/2)   2
 ``ODEMap(v, steps, m)``     ``steps`` steps of Euler/Heun from t to s (a teacher)  steps × (1 or 2)
 ``AverageVelocityMap(u)``   x_t + (s − t)·u(x_t, t, s) (MeanFlow, SplitMeanFlow)  1
 ==========================  ==================================================  ====================
@@ -83,7 +84,21 @@ class HeunMap:
         return x + _step(t, s, x) * 0.5 * (v + v_end)
 
 
-STEPPERS = {"euler": EulerMap, "heun": HeunMap}
+class MidpointMap:
+    """One explicit midpoint step (second order): x + (s − t)·v(x + (s − t)/2·v(x, t), (t + s)/2)."""
+
+    nfe = 2
+
+    def __init__(self, velocity):
+        self.velocity = velocity
+
+    def __call__(self, x, t, s):
+        h = _step(t, s, x)
+        x_mid = x + 0.5 * h * self.velocity(x, time_batch(t, x))
+        return x + h * self.velocity(x_mid, (time_batch(t, x) + time_batch(s, x)) / 2)
+
+
+STEPPERS = {"euler": EulerMap, "heun": HeunMap, "midpoint": MidpointMap}
 
 
 class ODEMap:

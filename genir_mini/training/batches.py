@@ -61,19 +61,29 @@ def sr_operator(d: dict):
 
 
 def sr_pair_batches(config: dict):
-    """Pairs ``(x, y)`` for a conditional super-resolution model (chapter 6's teacher): ``x`` the
-    ``(batch, 3, patch, patch)`` high-resolution photo patches in [0, 1], ``y = A x + σ_n ε`` their
-    ``(batch, 3, patch/scale, patch/scale)`` low-resolution observations (``sr_operator``, ``sigma_n`` in
-    image units, default 0). ``patch`` must be divisible by ``scale``."""
+    """Pairs ``(x, y)`` for a conditional super-resolution model (chapter 6's OFTSR): ``x`` the
+    high-resolution ``(batch, 3, patch, patch)`` photo patches in [0, 1] (a photo ``source``) or
+    ``(batch, 1, 32, 32)`` training digits padded by 2 pixels (``source: digits``), ``y = A x + σ_n ε``
+    their ``(batch, C, H/scale, W/scale)`` low-resolution observations (``sr_operator``, ``sigma_n`` in
+    image units, default 0). The side must be divisible by ``scale``."""
     d = config["data"]
-    photos = photo_patches_source(d)
     operator = sr_operator(d)
     sigma_n = d.get("sigma_n", 0.0)
-    if d["patch"] % operator.scale:
-        raise ValueError(f"patch ({d['patch']}) must be divisible by scale ({operator.scale})")
+    if d["source"] == "digits":
+        digits = torch.nn.functional.pad(data.digits("train", d.get("folder"))[0], (2, 2, 2, 2))
+
+        def draw(generator):
+            return digits[torch.randint(len(digits), (d["batch"],), generator=generator)]
+    else:
+        photos = photo_patches_source(d)
+        if d["patch"] % operator.scale:
+            raise ValueError(f"patch ({d['patch']}) must be divisible by scale ({operator.scale})")
+
+        def draw(generator):
+            return data.random_patches(photos, d["batch"], d["patch"], generator)
 
     def batch_fn(step, generator):
-        x = data.random_patches(photos, d["batch"], d["patch"], generator)
+        x = draw(generator)
         y = operator.A(x)
         if sigma_n:
             y = operators.add_noise(y, sigma_n, generator=generator)

@@ -1,5 +1,6 @@
 """The figures a recipe records in the manifest for its trained model: PSNR for the denoiser, test accuracy
-for the classifier, FD in LeNet features (or denoising PSNR) for the generative models; and the test-set
+for the classifier, FD in LeNet features (or denoising PSNR) for the generative models, ×4 SR PSNR for the
+OFTSR teachers and students; and the test-set
 measurement of photo denoisers (``denoising_on_test_set``: mean ± std over the shipped test photographs,
 whole-scene resizes and native crops), which the command line runs as
 ``python -m genir_mini.training evaluate denoiser [--run-dir DIR] [--classical]``."""
@@ -78,6 +79,44 @@ def evaluate_generator(model, config) -> dict:
         table = denoising_on_test_set({"": denoiser}, tuple(e["sigmas"]), e["size"],
                                       tuple(e.get("preparations", ("resize", "crop"))), e.get("names"), seed=0)
         figures = _summary(table, "denoise_psnr")
+    return figures
+
+
+@torch.no_grad()
+def evaluate_oftsr(model, config, seed=0) -> dict:
+    """×4 super-resolution with an OFTSR teacher (Euler, ``eval.nfe`` steps) or one-step student (config with
+    ``distill``; at each ``eval.t_in``), on chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
+    the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
+    or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline."""
+    from ..evaluation import metrics, tasks
+    from ..flowmaps import oftsr
+
+    e = config["eval"]
+    if config["data"]["source"] == "digits":
+        images, labels = data.digits("test")
+        pick = torch.arange(e.get("digits", 256)) * (len(images) // e.get("digits", 256))
+        clean, labels = torch.nn.functional.pad(images[pick], (2, 2, 2, 2)), labels[pick]
+        classifier = hub.load("digit-classifier")
+    else:
+        clean, classifier = data.test_photographs(e["size"], "resize", e.get("names")), None
+    task = tasks.make_task("sr4", clean.shape[-1])
+    y = tasks.degrade(task, clean, seed=seed)
+    student = "distill" in config
+    runs = {f"t_in{t}": dict(t_in=t) for t in e.get("t_in", (0.0, 0.5, 1.0))} if student else \
+        {f"nfe{n}": dict(steps=n) for n in e.get("nfe", (1, 2, 8))}
+    runs = {"bicubic": None, **runs}
+    figures = {"n": len(clean), "size": clean.shape[-1]}
+    prior = oftsr.ConditionalFlow(model, config["sigma_p"], student=student)
+    for name, knobs in runs.items():
+        out = task.operator.init(y) if knobs is None else oftsr.restore(
+            y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
+        out = out.clamp(0, 1)
+        psnr = metrics.psnr(out, clean)
+        figures[f"psnr_{name}"] = round(psnr.mean().item(), 3)
+        figures[f"psnr_{name}_std"] = round(psnr.std().item(), 3)
+        if classifier is not None:
+            read = (classifier(out[..., 2:-2, 2:-2]).argmax(1) == labels).float().mean().item()
+            figures[f"read_correctly_{name}"] = round(read, 4)
     return figures
 
 

@@ -1,7 +1,8 @@
 """The training losses of the recipes: ``loss_fn(model, batch, generator)`` closures built from a config.
 
-The denoiser's L1 loss and the classifier's cross-entropy live here; the DDPM ε-loss and the flow-matching
-loss are those of ``priors.diffusion`` and ``flowmaps.flow_matching``.
+The denoiser's L1 loss and the classifier's cross-entropy live here; the DDPM ε-loss, the flow-matching
+loss and OFTSR's teacher and distillation losses are those of ``priors.diffusion``, ``flowmaps.flow_matching``
+and ``flowmaps.oftsr``.
 """
 
 import torch
@@ -49,5 +50,52 @@ def generative_loss(config: dict):
     else:
         def loss_fn(model, batch, generator):
             return flow_matching.fm_loss(model, batch, generator, config.get("time_sampler", "uniform"))
+
+    return loss_fn
+
+
+def _sr_condition(config: dict, y: torch.Tensor, device) -> torch.Tensor:
+    """The upsampled low-resolution image ``to_signed(operator.init(y))`` that OFTSR's networks see."""
+    from ..units import to_signed
+    from .batches import sr_operator
+
+    return to_signed(sr_operator(config["data"]).init(y)).to(device)
+
+
+def oftsr_teacher_loss(config: dict):
+    """OFTSR's conditional rectified-flow loss (ch. 6, eq. 6.2) on ``(x, y)`` super-resolution pairs, with
+    ``config["sigma_p"]``."""
+    from ..flowmaps import oftsr
+    from ..units import to_signed
+
+    def loss_fn(model, batch, generator):
+        device = next(model.parameters()).device
+        x, y = batch
+        return oftsr.teacher_loss(model, to_signed(x).to(device), _sr_condition(config, y, device),
+                                  config["sigma_p"], generator)
+
+    return loss_fn
+
+
+def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
+    """OFTSR's trajectory-aligned distillation (ch. 6, eq. 6.4) of ``teacher`` on ``(x, y)`` pairs: x₀ from
+    (6.1), t from ``oftsr.sample_distillation_times``; ``config["distill"]`` overrides
+    ``oftsr.DISTILL_DEFAULTS``. Only y is used: the student never sees a high-resolution image."""
+    from ..flowmaps import oftsr
+
+    settings = {**oftsr.DISTILL_DEFAULTS, **config.get("distill", {})}
+    teacher.eval().requires_grad_(False)
+
+    def loss_fn(model, batch, generator):
+        device = next(model.parameters()).device
+        teacher.to(device)
+        _, y = batch
+        cond = _sr_condition(config, y, device)
+        x0 = oftsr.noisy_source(cond, config["sigma_p"], generator)
+        t = oftsr.sample_distillation_times(len(y), generator, settings["t_min"], settings["t_max"],
+                                            settings["dt"]).to(device)
+        loss, _ = oftsr.distillation_loss(model, teacher, x0, cond, t, settings["dt"],
+                                          settings["boundary_weight"], settings["teacher_step"])
+        return loss
 
     return loss_fn

@@ -17,9 +17,9 @@ import torch
 
 from .. import nets
 from ..hub import TIERS
-from .batches import classifier_batches, denoiser_batches, generative_batches
-from .evaluate import evaluate_classifier, evaluate_denoiser, evaluate_generator
-from .losses import classifier_loss, denoiser_loss, generative_loss
+from .batches import classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
+from .evaluate import evaluate_classifier, evaluate_denoiser, evaluate_generator, evaluate_oftsr
+from .losses import classifier_loss, denoiser_loss, generative_loss, oftsr_distillation_loss, oftsr_teacher_loss
 from .sampling import sample_images
 
 __all__ = ["RECIPES", "Recipe", "TIERS", "get_recipe", "sample_images"]
@@ -30,9 +30,12 @@ class Recipe:
     name: str
     description: str
     net: str  # the network, by its name in ``nets.NETS``; built from config["model"]
-    make_task: Callable[[dict], tuple]  # config -> (batch_fn, loss_fn)
+    make_task: Callable[..., tuple]  # config -> (batch_fn, loss_fn); (config, teacher) with a teacher
     evaluate: Callable[[torch.nn.Module, dict], dict]  # (model, config) -> figures
     tiers: dict = field(default_factory=dict)
+    # a distillation's teacher: the recipe (trained at the same tier) whose model the loss uses and whose
+    # weights start this one; each tier's "model" must then be the teacher tier's
+    teacher: str | None = None
 
     def config(self, tier: str) -> dict:
         if tier not in self.tiers:
@@ -168,7 +171,114 @@ DDPM_PHOTOS = Recipe(
     },
 )
 
-RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, DDPM_PHOTOS)}
+# --------------------------------------------------------------------------------------------------
+# OFTSR (chapter 6): the noise-augmented conditional flow teacher for ×4 SR and its one-step student, on
+# digits (32×32 from 8×8) and photographs, with chapter 5's sr4 degradation (bicubic kernel, decimation,
+# σ_n = 2.55/255). σ_p = 0.2: OFTSR's DIV2K/ImageNet setting. The distillation settings are OFTSR's released
+# configuration values (flowmaps.oftsr.DISTILL_DEFAULTS), with slide 19's Euler teacher step.
+
+SR4_DATA = {"operator": "bicubic", "scale": 4, "sigma_n": 2.55 / 255}
+DISTILL = {"t_min": 0.01, "t_max": 0.99, "dt": 0.05, "boundary_weight": 0.1, "teacher_step": "euler"}
+
+
+def _oftsr_teacher_task(config):
+    return sr_pair_batches(config), oftsr_teacher_loss(config)
+
+
+def _oftsr_student_task(config, teacher):
+    return sr_pair_batches(config), oftsr_distillation_loss(config, teacher)
+
+
+_SR_DIGIT_MODELS = {"smoke": {"in_channels": 1, "cond_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16},
+                    "cpu": {"in_channels": 1, "cond_channels": 1, "channels": [32, 64, 64], "blocks": 1},
+                    "gpu": {"in_channels": 1, "cond_channels": 1, "channels": [64, 128, 128], "blocks": 2}}
+_SR_PHOTO_MODELS = {"smoke": {"in_channels": 3, "cond_channels": 3, "channels": [8, 16], "blocks": 1, "time_dim": 16},
+                    "cpu": {"in_channels": 3, "cond_channels": 3, "channels": [32, 64, 128], "blocks": 1},
+                    "gpu": {"in_channels": 3, "cond_channels": 3, "channels": [64, 128, 256], "blocks": 2}}
+_DIGIT_EVAL = {"smoke": {"digits": 8, "nfe": [1, 2], "t_in": [0.0, 1.0]},
+               "cpu": {"digits": 256, "nfe": [1, 2, 4, 8, 16], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]},
+               "gpu": {"digits": 1000, "nfe": [1, 2, 4, 8, 16, 32], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]}}
+_PHOTO_EVAL = {"smoke": {"size": 32, "names": ["camera", "cat"], "nfe": [1, 2], "t_in": [0.0, 1.0]},
+               "cpu": {"size": 128, "nfe": [1, 2, 4, 8, 16], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]},
+               "gpu": {"size": 256, "nfe": [1, 2, 4, 8, 16, 32], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]}}
+
+OFTSR_TEACHER_DIGITS = Recipe(
+    name="oftsr-teacher-digits",
+    description="OFTSR teacher: conditional rectified flow from noise-augmented bicubic-upsampled 8×8 digits "
+                "(σ_p = 0.2) to 32×32",
+    net="unet", make_task=_oftsr_teacher_task, evaluate=evaluate_oftsr,
+    tiers={
+        "smoke": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["smoke"], "data": {"source": "digits", "batch": 8, **SR4_DATA},
+                  "eval": _DIGIT_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["cpu"], "data": {"source": "digits", "batch": 64, **SR4_DATA},
+                "eval": _DIGIT_EVAL["cpu"], "train": {"steps": 4000, "lr": 1e-3, "warmup_steps": 200,
+                                                      "checkpoint_every": 250, "ema_decay": 0.999}},
+        "gpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["gpu"], "data": {"source": "digits", "batch": 256, **SR4_DATA},
+                "eval": _DIGIT_EVAL["gpu"], "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500,
+                                                      "checkpoint_every": 1000, "ema_decay": 0.9995}},
+    },
+)
+
+OFTSR_STUDENT_DIGITS = Recipe(
+    name="oftsr-student-digits",
+    description="OFTSR one-step student of oftsr-teacher-digits (trajectory-aligned distillation, slide 19)",
+    net="unet", make_task=_oftsr_student_task, evaluate=evaluate_oftsr, teacher="oftsr-teacher-digits",
+    tiers={
+        "smoke": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["smoke"],
+                  "data": {"source": "digits", "batch": 8, **SR4_DATA}, "eval": _DIGIT_EVAL["smoke"],
+                  "train": {"steps": 4, "lr": 1e-4, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["cpu"],
+                "data": {"source": "digits", "batch": 64, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
+                "train": {"steps": 1500, "lr": 1e-4, "warmup_steps": 100, "checkpoint_every": 100,
+                          "ema_decay": 0.999}},
+        "gpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["gpu"],
+                "data": {"source": "digits", "batch": 256, **SR4_DATA}, "eval": _DIGIT_EVAL["gpu"],
+                "train": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000,
+                          "ema_decay": 0.9995}},
+    },
+)
+
+OFTSR_TEACHER_PHOTOS = Recipe(
+    name="oftsr-teacher-photos",
+    description="OFTSR teacher: fully convolutional conditional rectified flow for ×4 SR of photographs "
+                "(σ_p = 0.2), on corpus patches",
+    net="unet", make_task=_oftsr_teacher_task, evaluate=evaluate_oftsr,
+    tiers={
+        "smoke": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["smoke"],
+                  "data": {"source": "package-photos", "batch": 4, "patch": 32, **SR4_DATA},
+                  "eval": _PHOTO_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["cpu"],
+                "data": {**CORPUS_DATA, "batch": 24, "patch": 32, **SR4_DATA}, "eval": _PHOTO_EVAL["cpu"],
+                "train": {"steps": 2000, "lr": 5e-4, "warmup_steps": 100, "checkpoint_every": 100,
+                          "ema_decay": 0.998}},
+        "gpu": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["gpu"],
+                "data": {**CORPUS_DATA, "batch": 64, "patch": 64, **SR4_DATA}, "eval": _PHOTO_EVAL["gpu"],
+                "train": {"steps": 40000, "lr": 2e-4, "warmup_steps": 1000, "checkpoint_every": 2000,
+                          "ema_decay": 0.9995}},
+    },
+)
+
+OFTSR_STUDENT_PHOTOS = Recipe(
+    name="oftsr-student-photos",
+    description="OFTSR one-step student of oftsr-teacher-photos (trajectory-aligned distillation, slide 19)",
+    net="unet", make_task=_oftsr_student_task, evaluate=evaluate_oftsr, teacher="oftsr-teacher-photos",
+    tiers={
+        "smoke": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["smoke"],
+                  "data": {"source": "package-photos", "batch": 4, "patch": 32, **SR4_DATA},
+                  "eval": _PHOTO_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-4, "checkpoint_every": 2, "ema_decay": 0.9}},
+        "cpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["cpu"],
+                "data": {**CORPUS_DATA, "batch": 24, "patch": 32, **SR4_DATA}, "eval": _PHOTO_EVAL["cpu"],
+                "train": {"steps": 700, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50,
+                          "ema_decay": 0.995}},
+        "gpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["gpu"],
+                "data": {**CORPUS_DATA, "batch": 64, "patch": 64, **SR4_DATA}, "eval": _PHOTO_EVAL["gpu"],
+                "train": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000,
+                          "ema_decay": 0.9995}},
+    },
+)
+
+RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
+                               OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS)}
 
 
 def get_recipe(name: str) -> Recipe:

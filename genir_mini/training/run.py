@@ -44,13 +44,31 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
     with torch.random.fork_rng():  # seeded initialisation, without touching the caller's generator
         torch.manual_seed(config["train"].get("seed", 0))
         model = recipe.build_model(config["model"])
-    batch_fn, loss_fn = recipe.make_task(config)
+    if recipe.teacher is None:
+        batch_fn, loss_fn = recipe.make_task(config)
+    else:  # a distillation: the student starts as its teacher (a resumed run then loads its own weights)
+        teacher = teacher_model(recipe.teacher, tier, device, progress)
+        model.load_state_dict(teacher.state_dict())
+        batch_fn, loss_fn = recipe.make_task(config, teacher)
     result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
                    progress=progress)
     figures = recipe.evaluate(result.ema, config) if evaluate and is_main_process() else {}
     return {"recipe": name, "tier": tier, "config": config, "model": result.ema, "history": result.history,
             "train_seconds": round(result.seconds, 1), "hardware": hardware(device), "evaluation": figures,
             "steps": config["train"]["steps"], "net": recipe.net, "training": result.settings}
+
+
+def teacher_model(name: str, tier: str, device="cpu", progress: bool = True) -> torch.nn.Module:
+    """The teacher recipe ``name``'s model at ``tier``: the shipped checkpoint if it is of that tier, else the
+    recipe trained at that tier in ``default_run_dir`` (resuming; the smoke tier takes seconds)."""
+    entry = hub.manifest().get(name)
+    if entry is not None and entry.get("tier") == tier:
+        try:
+            return hub.load(name, device)
+        except hub.CheckpointError as err:
+            print(f"{err}\n-> training the teacher {name!r} at tier {tier!r} instead")
+    out = run(name, tier, default_run_dir(name, tier), device, progress=progress, evaluate=False)
+    return out["model"].eval().requires_grad_(False)
 
 
 def load_run(name: str, tier: str, run_dir, device="cpu") -> torch.nn.Module:
