@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from genir_mini.flowmaps import EulerMap, MidpointMap, oftsr
-from genir_mini.operators import BlockAverageSR
+from genir_mini.operators import BlockAverageSR, Blur, SuperResolution
+from genir_mini.restore import METHODS
+from genir_mini.restore.oftsr import oftsr as restore_oftsr
 
 M, C = 0.7, 0.5  # data x₁ ~ N(M, C²) per pixel; source x₀ ~ N(0, 1) (σ_p = 1, the condition unused)
 
@@ -156,18 +158,22 @@ def test_restore_student_at_zero_equals_the_teacher_one_euler_step():
     y = torch.rand(2, 1, 2, 2, generator=torch.Generator().manual_seed(8))
     op = BlockAverageSR(4)
     net = Network()
-    student = oftsr.restore(y, op, oftsr.ConditionalFlow(net, 0.3, student=True), steps=1, t_in=0.0,
+    student = restore_oftsr(y, op, oftsr.ConditionalFlow(net, 0.3, student=True), steps=1, t_in=0.0,
                             generator=torch.Generator().manual_seed(9))
-    teacher = oftsr.restore(y, op, oftsr.ConditionalFlow(net, 0.3), steps=1,
+    teacher = restore_oftsr(y, op, oftsr.ConditionalFlow(net, 0.3), steps=1,
                             generator=torch.Generator().manual_seed(9))
     assert student.shape == (2, 1, 8, 8) and torch.allclose(student, teacher)
     seen = []
-    oftsr.restore(y, op, oftsr.ConditionalFlow(net, 0.3), steps=4, method="heun", callback=seen.append)
+    restore_oftsr(y, op, oftsr.ConditionalFlow(net, 0.3), steps=4, method="heun", callback=seen.append)
     assert [s["i"] for s in seen] == [0, 1, 2, 3] and seen[1]["t"] == 0.25
+    assert METHODS["oftsr"].applies_to(SuperResolution(4)) and not METHODS["oftsr"].applies_to(Blur(torch.ones(3, 3) / 9))
+    via_registry = METHODS["oftsr"](y, SuperResolution(4), oftsr.ConditionalFlow(net, 0.3), sigma_n=0.0, steps=2,
+                                    generator=torch.Generator().manual_seed(9))
+    assert via_registry.shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="steps=1"):
-        oftsr.restore(y, op, oftsr.ConditionalFlow(net, 0.3, student=True), steps=2)
+        restore_oftsr(y, op, oftsr.ConditionalFlow(net, 0.3, student=True), steps=2)
     with pytest.raises(TypeError, match="ConditionalFlow"):
-        oftsr.restore(y, op, net, steps=1)
+        restore_oftsr(y, op, net, steps=1)
     with pytest.raises(ValueError, match="sigma_p"):
         oftsr.ConditionalFlow(net, -0.1)
 

@@ -14,7 +14,8 @@ the networks are ``UNet(cond_channels=C)`` called as ``net(x, t, cond=cond)``.
   L = E‖v_φ^(s) − SG[v_φ^(t) + (dt/s)(v_θ^(t) − v_φ^(t))]‖², v_θ^(t) = v_θ(x_t, t | cond) at the student's own
   state, plus the boundary term λ_b·‖v_φ(x₀, 0) − SG[v_θ(x₀, 0)]‖² (the student starts as the teacher);
 * one-step restoration (6.5): x̂ = x₀ + v_φ(x₀, t_in | cond); t_in → 0 is the teacher's first Euler step (the
-  PSNR-oriented posterior mean), t_in → 1 the end of the teacher's ODE (realism).
+  PSNR-oriented posterior mean), t_in → 1 the end of the teacher's ODE (realism); the restoration call
+  is ``restore.oftsr.oftsr``.
 
 The choices the slides leave open, with OFTSR's released configuration files where they state one: the
 distillation times t ~ U[t_min, t_max − dt] with t_min = 0.01, t_max = 0.99, dt = 0.05; the teacher step of
@@ -147,7 +148,7 @@ def one_step(student, x0: torch.Tensor, cond: torch.Tensor, t_in) -> torch.Tenso
 
 @dataclass
 class ConditionalFlow:
-    """A trained OFTSR network with its σ_p: the ``prior`` that ``restore`` takes.
+    """A trained OFTSR network with its σ_p: the ``prior`` that ``restore.oftsr.oftsr`` takes.
 
     ``net``: ``UNet(cond_channels=C)``; ``student``: whether it is the distilled one-step student (restored
     with (6.5) at ``t_in``) or the teacher (restored by solving its ODE from 0 to 1 in ``steps`` steps).
@@ -161,46 +162,6 @@ class ConditionalFlow:
         _check_sigma_p(self.sigma_p)
 
 
-@torch.no_grad()
-def restore(y: torch.Tensor, operator, prior: ConditionalFlow, *, sigma_n: float = 0.0, steps: int = 1,
-            generator: torch.Generator | None = None, callback=None, t_in: float = 1.0,
-            method: str = "euler") -> torch.Tensor:
-    """Super-resolve ``y`` ``(N, C, h, w)`` ([0, 1]) with an OFTSR teacher or student: the book's restoration
-    call. cond = upsampled y (``operator.init``), x₀ from (6.1) with the prior's σ_p; the student returns
-    (6.5) at ``t_in`` (``steps`` must be 1), the teacher ``steps`` uniform ``method`` steps of its ODE
-    from 0 to 1 (``steps`` × 1 or 2 NFE). ``sigma_n`` is not used: the networks learned the noise they saw.
-    ``callback`` gets ``i``, ``t``, ``x_t`` and ``x0_hat`` (the endpoint predicted from x_t) per step.
-    Returns ``(N, C, H, W)`` in image units (not clamped).
-    """
-    from ..units import to_signed, to_unit
-
-    if not isinstance(prior, ConditionalFlow):
-        raise TypeError(f"prior must be an oftsr.ConditionalFlow, got {type(prior).__name__}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if prior.student and steps != 1:
-        raise ValueError(f"a one-step student takes steps=1, got {steps}")
-    net = prior.net
-    device = next(net.parameters()).device
-    cond = to_signed(operator.init(y)).to(device)
-    x = noisy_source(cond, prior.sigma_p, generator)
-    if prior.student:
-        out = one_step(net, x, cond, t_in)
-        if callback is not None:
-            callback({"i": 0, "t": float(t_in), "x_t": to_unit(x).to(y.device), "x0_hat": to_unit(out).to(y.device)})
-        return to_unit(out).to(y.device)
-    velocity = conditional_velocity(net, cond)
-    step = STEPPERS[check_choice(method, "method", STEPPERS)](velocity)
-    for i in range(steps):
-        t, s = i / steps, (i + 1) / steps
-        x_next = step(x, t, s)
-        if callback is not None:  # the endpoint predicted by the step's slope, extended to t = 1
-            endpoint = x + (x_next - x) * (1 - t) / (s - t)
-            callback({"i": i, "t": t, "x_t": to_unit(x).to(y.device), "x0_hat": to_unit(endpoint).to(y.device)})
-        x = x_next
-    return to_unit(x).to(y.device)
-
-
 def teacher_map(net, cond: torch.Tensor, steps: int = 8, method: str = "euler") -> ODEMap:
     """The teacher as a flow map f(x_t, t, s) (``ODEMap`` of its conditional velocity): ``steps`` × 1 or 2 NFE."""
     return ODEMap(conditional_velocity(net, cond), steps, method)
@@ -208,4 +169,4 @@ def teacher_map(net, cond: torch.Tensor, steps: int = 8, method: str = "euler") 
 
 __all__ = ["T_EPS", "DISTILL_DEFAULTS", "noisy_source", "conditional_velocity", "teacher_loss", "student_state",
            "distillation_target", "distillation_loss", "sample_distillation_times", "one_step",
-           "ConditionalFlow", "restore", "teacher_map"]
+           "ConditionalFlow", "teacher_map"]

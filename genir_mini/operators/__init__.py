@@ -6,11 +6,11 @@ from .cg import cg_solve
 from .inpaint import Inpainting, box_mask, random_mask
 from .kernels import bicubic_kernel, box_kernel, check_kernel, gaussian_kernel, motion_kernel
 from .noise import add_noise
-from .sr import BlockAverageSR, SuperResolution, block_mean, upsample_bicubic_aligned, zero_upsample
+from .sr import BlockAverageSR, SuperResolution, block_mean, fft_prox, upsample_bicubic_aligned, zero_upsample
 
 __all__ = [
     "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS",
     "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
     "gaussian_kernel", "motion_kernel", "bicubic_kernel", "box_kernel", "check_kernel",
-    "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned", "block_mean",
+    "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned", "block_mean", "fft_prox",
 ]

@@ -7,19 +7,19 @@ from .kernels import check_kernel
 
 
 def p2o(kernel: torch.Tensor, shape) -> torch.Tensor:
-    """Point-spread function -> optical transfer function ``(H, W)`` (complex).
+    """Point-spread function -> optical transfer function ``(..., H, W)`` (complex).
 
-    Zero-pads the odd ``(h, w)`` kernel to ``shape``, rolls its centre to index ``(0, 0)`` and takes the
-    2-D FFT, so that ``ifft2(fft2(x) * p2o(k))`` is the circular *convolution* ``k ⊛ x`` (not the
-    correlation that ``F.conv2d`` computes).
+    Zero-pads the ``(..., h, w)`` kernel(s) to ``shape``, rolls the centre tap ``(h // 2, w // 2)`` to index
+    ``(0, 0)`` and takes the 2-D FFT, so that ``ifft2(fft2(x) * p2o(k))`` is the circular *convolution*
+    ``k ⊛ x`` (not the correlation that ``F.conv2d`` computes). Leading dimensions (one kernel per channel,
+    as in ``nets.converse``) carry through; differentiable in ``kernel``.
     """
-    h, w = kernel.shape
+    *lead, h, w = kernel.shape
     H, W = shape
     if h > H or w > W:
         raise ValueError(f"kernel of size {h}x{w} is larger than the image {H}x{W}")
-    padded = torch.zeros(H, W, dtype=kernel.dtype, device=kernel.device)
-    padded[:h, :w] = kernel
-    padded = torch.roll(padded, shifts=(-(h // 2), -(w // 2)), dims=(0, 1))
+    padded = torch.nn.functional.pad(kernel, (0, W - w, 0, H - h))
+    padded = torch.roll(padded, shifts=(-(h // 2), -(w // 2)), dims=(-2, -1))
     return torch.fft.fft2(padded)
 
 
@@ -51,9 +51,9 @@ class Blur(LinearOperator, Spectral):
         return torch.fft.ifft2(torch.fft.fft2(y) * K.conj()).real
 
     def _prox(self, z, y, rho):
-        K = self.otf(z.shape[-2:], z)
-        numerator = K.conj() * torch.fft.fft2(y) + rho * torch.fft.fft2(z)
-        return torch.fft.ifft2(numerator / (K.abs() ** 2 + rho)).real
+        from .sr import fft_prox  # the closed form for every scale; s = 1 here
+
+        return fft_prox(self.otf(z.shape[-2:], z), y, z, rho, 1)
 
     def _init(self, y):
         return y.clone()

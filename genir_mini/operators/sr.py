@@ -65,6 +65,26 @@ def upsample_bicubic_aligned(y: torch.Tensor, scale: int) -> torch.Tensor:
     return F.grid_sample(padded, grid, mode="bicubic", padding_mode="border", align_corners=True)
 
 
+def fft_prox(FB: torch.Tensor, y: torch.Tensor, z: torch.Tensor, rho, scale: int) -> torch.Tensor:
+    """argmin_x ‖y − (k ⊛ x)↓s‖² + ρ‖x − z‖² in closed form (circular blur, upper-left decimation): for s > 1
+    the formula of Zhao et al. (2016), eq. (1.3) of the reference notes; for s = 1 the Wiener-like quotient
+    F⁻¹[(conj(K)F(y) + ρF(z)) / (|K|² + ρ)].
+
+    ``FB``: the OTF ``p2o(k, (sH, sW))``, ``(sH, sW)`` or one per channel ``(C, sH, sW)``; ``y``: ``(N, C, H, W)``;
+    ``z``: ``(N, C, sH, sW)``; ``rho``: a positive number or a tensor broadcastable to ``z`` (one per image or
+    per channel). Differentiable in every argument (``nets.converse`` learns k and ρ through it).
+    """
+    s = scale
+    FBC = FB.conj()
+    if s == 1:
+        return torch.fft.ifft2((FBC * torch.fft.fft2(y) + rho * torch.fft.fft2(z)) / (FB.abs() ** 2 + rho)).real
+    FR = FBC * torch.fft.fft2(zero_upsample(y, s)) + torch.fft.fft2(rho * z)
+    FBR = block_mean(FB * FR, s)
+    invW = block_mean((FB.abs() ** 2).to(FB.dtype), s)
+    correction = FBC * (FBR / (invW + rho)).repeat(1, 1, s, s)
+    return torch.fft.ifft2((FR - correction) / rho).real
+
+
 class SuperResolution(LinearOperator):
     """``A x = (k ⊛ x)↓s`` with circular blur and upper-left decimation.
 
@@ -92,15 +112,8 @@ class SuperResolution(LinearOperator):
         return self.blur._At(zero_upsample(y, self.scale))
 
     def _prox(self, z, y, rho):
-        s = self.scale
-        _check_divisible(z.shape, s, "z")
-        FB = self.blur.otf(z.shape[-2:], z)
-        FBC = FB.conj()
-        FR = FBC * torch.fft.fft2(zero_upsample(y, s)) + torch.fft.fft2(rho * z)
-        FBR = block_mean(FB * FR, s)
-        invW = block_mean((FB.abs() ** 2).to(FB.dtype), s)
-        correction = FBC * (FBR / (invW + rho)).repeat(1, 1, s, s)
-        return torch.fft.ifft2((FR - correction) / rho).real
+        _check_divisible(z.shape, self.scale, "z")
+        return fft_prox(self.blur.otf(z.shape[-2:], z), y, z, rho, self.scale)
 
     def _init(self, y):
         return upsample_bicubic_aligned(y, self.scale)

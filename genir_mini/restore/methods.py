@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import torch
 
 from .._checks import check_choice
-from ..operators import LinearOperator, Spectral
-from . import ddrm, diffpir, dps, linear, pnp
+from ..operators import LinearOperator, Spectral, SuperResolution
+from . import ddrm, diffpir, dps, linear, oftsr, pnp
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ METHODS = {m.name: m for m in (
     Method("ddrm", ddrm.ddrm, "eps-model", 1, 20, "DDRM in the operator's SVD; ch. 5", requires=(Spectral,)),
     Method("dps", dps.dps, "eps-model", 1, 1000, "diffusion posterior sampling; ch. 5", backward=True,
            task_settings=lambda task: dict(dps.TASK_DEFAULTS.get(task.name, {}))),
+    Method("oftsr", oftsr.oftsr, "conditional-flow", 1, 1,
+           "OFTSR: the conditional flow teacher (Euler steps) or its one-step student at t_in; ch. 6",
+           requires=(SuperResolution,)),
 )}
 
 

@@ -90,6 +90,7 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline."""
     from ..evaluation import metrics, tasks
     from ..flowmaps import oftsr
+    from ..restore.oftsr import oftsr as restore
 
     e = config["eval"]
     if config["data"]["source"] == "digits":
@@ -108,7 +109,7 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     figures = {"n": len(clean), "size": clean.shape[-1]}
     prior = oftsr.ConditionalFlow(model, config["sigma_p"], student=student)
     for name, knobs in runs.items():
-        out = task.operator.init(y) if knobs is None else oftsr.restore(
+        out = task.operator.init(y) if knobs is None else restore(
             y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
         out = out.clamp(0, 1)
         psnr = metrics.psnr(out, clean)

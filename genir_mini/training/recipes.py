@@ -211,7 +211,7 @@ OFTSR_TEACHER_DIGITS = Recipe(
         "smoke": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["smoke"], "data": {"source": "digits", "batch": 8, **SR4_DATA},
                   "eval": _DIGIT_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
         "cpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["cpu"], "data": {"source": "digits", "batch": 64, **SR4_DATA},
-                "eval": _DIGIT_EVAL["cpu"], "train": {"steps": 4000, "lr": 1e-3, "warmup_steps": 200,
+                "eval": _DIGIT_EVAL["cpu"], "train": {"steps": 2500, "lr": 1e-3, "warmup_steps": 200,
                                                       "checkpoint_every": 250, "ema_decay": 0.999}},
         "gpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["gpu"], "data": {"source": "digits", "batch": 256, **SR4_DATA},
                 "eval": _DIGIT_EVAL["gpu"], "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500,
