@@ -1,12 +1,13 @@
 """Degradation operators ``y = A x + n`` with adjoints, proxes and capabilities (chapter 1)."""
 
 from .base import PROX_CG_ITERS, Identity, LinearOperator, Spectral, require
-from .blur import Blur, p2o
+from .blur import Blur
 from .cg import cg_solve
 from .inpaint import Inpainting, box_mask, random_mask
 from .kernels import bicubic_kernel, box_kernel, check_kernel, gaussian_kernel, motion_kernel
 from .noise import add_noise
-from .sr import BlockAverageSR, SuperResolution, block_mean, fft_prox, upsample_bicubic_aligned, zero_upsample
+from .fourier import block_mean, fft_prox, p2o, zero_upsample
+from .sr import BlockAverageSR, SuperResolution, upsample_bicubic_aligned
 
 __all__ = [
     "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS",

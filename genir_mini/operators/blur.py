@@ -3,24 +3,8 @@
 import torch
 
 from .base import LinearOperator, Spectral
+from .fourier import fft_prox, p2o
 from .kernels import check_kernel
-
-
-def p2o(kernel: torch.Tensor, shape) -> torch.Tensor:
-    """Point-spread function -> optical transfer function ``(..., H, W)`` (complex).
-
-    Zero-pads the ``(..., h, w)`` kernel(s) to ``shape``, rolls the centre tap ``(h // 2, w // 2)`` to index
-    ``(0, 0)`` and takes the 2-D FFT, so that ``ifft2(fft2(x) * p2o(k))`` is the circular *convolution*
-    ``k ⊛ x`` (not the correlation that ``F.conv2d`` computes). Leading dimensions (one kernel per channel,
-    as in ``nets.converse``) carry through; differentiable in ``kernel``.
-    """
-    *lead, h, w = kernel.shape
-    H, W = shape
-    if h > H or w > W:
-        raise ValueError(f"kernel of size {h}x{w} is larger than the image {H}x{W}")
-    padded = torch.nn.functional.pad(kernel, (0, W - w, 0, H - h))
-    padded = torch.roll(padded, shifts=(-(h // 2), -(w // 2)), dims=(-2, -1))
-    return torch.fft.fft2(padded)
 
 
 class Blur(LinearOperator, Spectral):
@@ -51,8 +35,6 @@ class Blur(LinearOperator, Spectral):
         return torch.fft.ifft2(torch.fft.fft2(y) * K.conj()).real
 
     def _prox(self, z, y, rho):
-        from .sr import fft_prox  # the closed form for every scale; s = 1 here
-
         return fft_prox(self.otf(z.shape[-2:], z), y, z, rho, 1)
 
     def _init(self, y):

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from .._checks import check_image
 from .base import LinearOperator, Spectral
-from .blur import Blur, p2o
+from .blur import Blur
+from .fourier import block_mean, fft_prox, zero_upsample
 from .kernels import bicubic_kernel
 
 
@@ -27,25 +28,6 @@ def _check_divisible(shape, scale, name="x"):
     H, W = shape[-2:]
     if H % scale or W % scale:
         raise ValueError(f"the height and width of {name} ({H}x{W}) must be divisible by scale={scale}")
-
-
-def zero_upsample(y: torch.Tensor, scale: int) -> torch.Tensor:
-    """``(N, C, h, w) -> (N, C, s·h, s·w)``, ``y`` at the upper-left pixel of each block, zeros elsewhere.
-
-    The adjoint of upper-left decimation ``x[..., ::s, ::s]``.
-    """
-    N, C, h, w = y.shape
-    out = y.new_zeros(N, C, h * scale, w * scale)
-    out[..., ::scale, ::scale] = y
-    return out
-
-
-def block_mean(spectrum: torch.Tensor, scale: int) -> torch.Tensor:
-    """Average the s×s grid of ``(H/s, W/s)`` blocks of an ``(…, H, W)`` spectrum (aliasing of ↓s)."""
-    *lead, H, W = spectrum.shape
-    s = scale
-    blocks = spectrum.reshape(*lead, s, H // s, s, W // s)
-    return torch.complex(blocks.real.mean(dim=(-4, -2)), blocks.imag.mean(dim=(-4, -2)))
 
 
 def upsample_bicubic_aligned(y: torch.Tensor, scale: int) -> torch.Tensor:
@@ -63,26 +45,6 @@ def upsample_bicubic_aligned(y: torch.Tensor, scale: int) -> torch.Tensor:
     gx = 2 * cols / (w + 2 * pad - 1) - 1
     grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1).expand(N, -1, -1, -1)
     return F.grid_sample(padded, grid, mode="bicubic", padding_mode="border", align_corners=True)
-
-
-def fft_prox(FB: torch.Tensor, y: torch.Tensor, z: torch.Tensor, rho, scale: int) -> torch.Tensor:
-    """argmin_x ‖y − (k ⊛ x)↓s‖² + ρ‖x − z‖² in closed form (circular blur, upper-left decimation): for s > 1
-    the formula of Zhao et al. (2016), eq. (1.3) of the reference notes; for s = 1 the Wiener-like quotient
-    F⁻¹[(conj(K)F(y) + ρF(z)) / (|K|² + ρ)].
-
-    ``FB``: the OTF ``p2o(k, (sH, sW))``, ``(sH, sW)`` or one per channel ``(C, sH, sW)``; ``y``: ``(N, C, H, W)``;
-    ``z``: ``(N, C, sH, sW)``; ``rho``: a positive number or a tensor broadcastable to ``z`` (one per image or
-    per channel). Differentiable in every argument (``nets.converse`` learns k and ρ through it).
-    """
-    s = scale
-    FBC = FB.conj()
-    if s == 1:
-        return torch.fft.ifft2((FBC * torch.fft.fft2(y) + rho * torch.fft.fft2(z)) / (FB.abs() ** 2 + rho)).real
-    FR = FBC * torch.fft.fft2(zero_upsample(y, s)) + torch.fft.fft2(rho * z)
-    FBR = block_mean(FB * FR, s)
-    invW = block_mean((FB.abs() ** 2).to(FB.dtype), s)
-    correction = FBC * (FBR / (invW + rho)).repeat(1, 1, s, s)
-    return torch.fft.ifft2((FR - correction) / rho).real
 
 
 class SuperResolution(LinearOperator):
