@@ -185,7 +185,7 @@ def strip_plot(groups: dict, xlabel: str, point_labels=None, reference: float | 
         _, ax = plt.subplots(figsize=(width, 0.45 * n_rows + (1.5 if point_labels and legend else 0.9)))
     tab20 = plt.get_cmap("tab20")
     colours = [tab20(i) for i in (*range(0, 20, 2), *range(1, 20, 2))]  # ten saturated colours first
-    for row, (label, v) in enumerate(values.items()):
+    for row, v in enumerate(values.values()):
         y = n_rows - 1 - row
         offsets = np.linspace(-0.18, 0.18, v.size) if v.size > 1 else np.zeros(1)
         for i, (value, dy) in enumerate(zip(v, offsets)):
@@ -200,8 +200,8 @@ def strip_plot(groups: dict, xlabel: str, point_labels=None, reference: float | 
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
     if point_labels is not None and legend:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if n_rows > 2 else -0.6), ncol=min(6, len(point_labels)),
-                  fontsize=7, frameon=False, handletextpad=0.1, columnspacing=0.8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if n_rows > 2 else -0.6),
+                  ncol=min(6, len(point_labels)), fontsize=7, frameon=False, handletextpad=0.1, columnspacing=0.8)
     if own_figure:
         ax.figure.tight_layout()
     return ax.figure

@@ -67,8 +67,10 @@ def test_gradients_match_finite_differences():
     y = torch.rand(1, 2, 4, 4, generator=g, dtype=torch.float64)
     kernel = torch.rand(2, 2, 2, generator=g, dtype=torch.float64, requires_grad=True)  # even, as the upsamplers
     lam = torch.tensor([0.2, 0.5], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda k, l: converse2d(y, k, l, scale=2, padding=1, padding_mode="replicate"),
-                                    (kernel, lam))
+    def layer(k, weight):
+        return converse2d(y, k, weight, scale=2, padding=1, padding_mode="replicate")
+
+    assert torch.autograd.gradcheck(layer, (kernel, lam))
     x = y.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda v: converse2d(v, kernel.detach(), 0.3, scale=1, padding=2), (x,))
 

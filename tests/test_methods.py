@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from genir_mini.evaluation import tasks
-from genir_mini.operators import BlockAverageSR, Identity, Inpainting, Spectral, SuperResolution
 from genir_mini.flowmaps.oftsr import ConditionalFlow
+from genir_mini.operators import BlockAverageSR, Identity, Inpainting, Spectral, SuperResolution
 from genir_mini.priors import diffusion
 from genir_mini.priors.parameterization import EpsModel
 from genir_mini.restore import METHODS, ddrm, diffpir, methods, pnp

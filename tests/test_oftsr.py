@@ -166,7 +166,8 @@ def test_restore_student_at_zero_equals_the_teacher_one_euler_step():
     seen = []
     restore_oftsr(y, op, oftsr.ConditionalFlow(net, 0.3), steps=4, method="heun", callback=seen.append)
     assert [s["i"] for s in seen] == [0, 1, 2, 3] and seen[1]["t"] == 0.25
-    assert METHODS["oftsr"].applies_to(SuperResolution(4)) and not METHODS["oftsr"].applies_to(Blur(torch.ones(3, 3) / 9))
+    assert METHODS["oftsr"].applies_to(SuperResolution(4))
+    assert not METHODS["oftsr"].applies_to(Blur(torch.ones(3, 3) / 9))
     via_registry = METHODS["oftsr"](y, SuperResolution(4), oftsr.ConditionalFlow(net, 0.3), sigma_n=0.0, steps=2,
                                     generator=torch.Generator().manual_seed(9))
     assert via_registry.shape == (2, 1, 8, 8)

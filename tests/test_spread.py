@@ -1,4 +1,5 @@
-"""Spread over images: per-image PSNR from a benchmark's outputs, paired gains, mean ± std and the clear-gain rule."""
+"""Spread over images: per-image PSNR from a benchmark's outputs, paired gains, mean ± std and the clear-gain
+rule."""
 
 import statistics
 

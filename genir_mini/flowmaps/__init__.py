@@ -17,5 +17,7 @@ from .base import (
                    uniform_grid,
 )
 
-__all__ = ["FlowMap", "EulerMap", "HeunMap", "MidpointMap", "ODEMap", "AverageVelocityMap", "sample", "trajectory", "nfe",
-           "uniform_grid", "time_batch", "flow_matching", "oftsr"]
+__all__ = [
+    "FlowMap", "EulerMap", "HeunMap", "MidpointMap", "ODEMap", "AverageVelocityMap", "sample", "trajectory",
+    "nfe", "uniform_grid", "time_batch", "flow_matching", "oftsr",
+]

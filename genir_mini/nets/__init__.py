@@ -8,4 +8,7 @@ from .drunet import DRUNet, noise_level_map
 from .registry import NETS, build, device_of, register
 from .unet import UNet
 
-__all__ = ["Converse2D", "DRUNet", "DigitClassifier", "converse2d", "NETS", "UNet", "build", "device_of", "noise_level_map", "register"]
+__all__ = [
+    "Converse2D", "DRUNet", "DigitClassifier", "converse2d", "NETS", "UNet", "build", "device_of",
+    "noise_level_map", "register",
+]

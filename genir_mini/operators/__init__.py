@@ -3,15 +3,15 @@
 from .base import PROX_CG_ITERS, Identity, LinearOperator, Spectral, require
 from .blur import Blur
 from .cg import cg_solve
+from .fourier import block_mean, fft_prox, p2o, zero_upsample
 from .inpaint import Inpainting, box_mask, random_mask
 from .kernels import bicubic_kernel, box_kernel, check_kernel, gaussian_kernel, motion_kernel
 from .noise import add_noise
-from .fourier import block_mean, fft_prox, p2o, zero_upsample
 from .sr import BlockAverageSR, SuperResolution, upsample_bicubic_aligned
 
 __all__ = [
-    "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS",
-    "Identity", "Blur", "SuperResolution", "BlockAverageSR", "Inpainting",
-    "gaussian_kernel", "motion_kernel", "bicubic_kernel", "box_kernel", "check_kernel",
-    "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample", "upsample_bicubic_aligned", "block_mean", "fft_prox",
+    "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS", "Identity", "Blur",
+    "SuperResolution", "BlockAverageSR", "Inpainting", "gaussian_kernel", "motion_kernel", "bicubic_kernel",
+    "box_kernel", "check_kernel", "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample",
+    "upsample_bicubic_aligned", "block_mean", "fft_prox",
 ]

@@ -164,4 +164,4 @@ class BlockAverageSR(LinearOperator, Spectral):
         return {"scale": self.scale}
 
 
-__all__ = ["SuperResolution", "BlockAverageSR", "zero_upsample", "upsample_bicubic_aligned", "block_mean", "p2o"]
+__all__ = ["SuperResolution", "BlockAverageSR", "upsample_bicubic_aligned"]

@@ -189,10 +189,13 @@ def _oftsr_student_task(config, teacher):
     return sr_pair_batches(config), oftsr_distillation_loss(config, teacher)
 
 
-_SR_DIGIT_MODELS = {"smoke": {"in_channels": 1, "cond_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16},
+_SMOKE_TRAIN = {"steps": 4, "checkpoint_every": 2, "ema_decay": 0.9}
+_SR_DIGIT_MODELS = {"smoke": {"in_channels": 1, "cond_channels": 1, "channels": [8, 16], "blocks": 1,
+                              "time_dim": 16},
                     "cpu": {"in_channels": 1, "cond_channels": 1, "channels": [32, 64, 64], "blocks": 1},
                     "gpu": {"in_channels": 1, "cond_channels": 1, "channels": [64, 128, 128], "blocks": 2}}
-_SR_PHOTO_MODELS = {"smoke": {"in_channels": 3, "cond_channels": 3, "channels": [8, 16], "blocks": 1, "time_dim": 16},
+_SR_PHOTO_MODELS = {"smoke": {"in_channels": 3, "cond_channels": 3, "channels": [8, 16], "blocks": 1,
+                              "time_dim": 16},
                     "cpu": {"in_channels": 3, "cond_channels": 3, "channels": [32, 64, 128], "blocks": 1},
                     "gpu": {"in_channels": 3, "cond_channels": 3, "channels": [64, 128, 256], "blocks": 2}}
 _DIGIT_EVAL = {"smoke": {"digits": 8, "nfe": [1, 2], "t_in": [0.0, 1.0]},
@@ -208,14 +211,17 @@ OFTSR_TEACHER_DIGITS = Recipe(
                 "(σ_p = 0.2) to 32×32",
     net="unet", make_task=_oftsr_teacher_task, evaluate=evaluate_oftsr,
     tiers={
-        "smoke": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["smoke"], "data": {"source": "digits", "batch": 8, **SR4_DATA},
-                  "eval": _DIGIT_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
-        "cpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["cpu"], "data": {"source": "digits", "batch": 64, **SR4_DATA},
-                "eval": _DIGIT_EVAL["cpu"], "train": {"steps": 2500, "lr": 1e-3, "warmup_steps": 200,
-                                                      "checkpoint_every": 250, "ema_decay": 0.999}},
-        "gpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["gpu"], "data": {"source": "digits", "batch": 256, **SR4_DATA},
-                "eval": _DIGIT_EVAL["gpu"], "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500,
-                                                      "checkpoint_every": 1000, "ema_decay": 0.9995}},
+        "smoke": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["smoke"],
+                  "data": {"source": "digits", "batch": 8, **SR4_DATA}, "eval": _DIGIT_EVAL["smoke"],
+                  "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
+        "cpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["cpu"],
+                "data": {"source": "digits", "batch": 64, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
+                "train": {"steps": 2500, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250,
+                          "ema_decay": 0.999}},
+        "gpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["gpu"],
+                "data": {"source": "digits", "batch": 256, **SR4_DATA}, "eval": _DIGIT_EVAL["gpu"],
+                "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 1000,
+                          "ema_decay": 0.9995}},
     },
 )
 
@@ -226,7 +232,7 @@ OFTSR_STUDENT_DIGITS = Recipe(
     tiers={
         "smoke": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["smoke"],
                   "data": {"source": "digits", "batch": 8, **SR4_DATA}, "eval": _DIGIT_EVAL["smoke"],
-                  "train": {"steps": 4, "lr": 1e-4, "checkpoint_every": 2, "ema_decay": 0.9}},
+                  "train": {**_SMOKE_TRAIN, "lr": 1e-4}},
         "cpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["cpu"],
                 "data": {"source": "digits", "batch": 64, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
                 "train": {"steps": 1500, "lr": 1e-4, "warmup_steps": 100, "checkpoint_every": 100,
@@ -246,7 +252,7 @@ OFTSR_TEACHER_PHOTOS = Recipe(
     tiers={
         "smoke": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["smoke"],
                   "data": {"source": "package-photos", "batch": 4, "patch": 32, **SR4_DATA},
-                  "eval": _PHOTO_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
+                  "eval": _PHOTO_EVAL["smoke"], "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
         "cpu": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["cpu"],
                 "data": {**CORPUS_DATA, "batch": 24, "patch": 32, **SR4_DATA}, "eval": _PHOTO_EVAL["cpu"],
                 "train": {"steps": 2000, "lr": 5e-4, "warmup_steps": 100, "checkpoint_every": 100,
@@ -265,7 +271,7 @@ OFTSR_STUDENT_PHOTOS = Recipe(
     tiers={
         "smoke": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["smoke"],
                   "data": {"source": "package-photos", "batch": 4, "patch": 32, **SR4_DATA},
-                  "eval": _PHOTO_EVAL["smoke"], "train": {"steps": 4, "lr": 1e-4, "checkpoint_every": 2, "ema_decay": 0.9}},
+                  "eval": _PHOTO_EVAL["smoke"], "train": {**_SMOKE_TRAIN, "lr": 1e-4}},
         "cpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["cpu"],
                 "data": {**CORPUS_DATA, "batch": 24, "patch": 32, **SR4_DATA}, "eval": _PHOTO_EVAL["cpu"],
                 "train": {"steps": 700, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50,
