@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from .classifier import DigitClassifier
+from .converse_nets import ConverseDeblur, ConverseDenoiser, ConverseSR
 from .drunet import DRUNet
 from .unet import UNet
 
@@ -18,6 +19,9 @@ NETS: dict = {
     "unet": UNet,
     "drunet": DRUNet,
     "digit-classifier": DigitClassifier,
+    "converse-denoiser": ConverseDenoiser,
+    "converse-sr": ConverseSR,
+    "converse-deblur": ConverseDeblur,
 }
 
 
