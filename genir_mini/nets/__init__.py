@@ -10,6 +10,7 @@ from .registry import NETS, build, device_of, register
 from .unet import UNet
 
 __all__ = [
-    "ConverseBlock", "ConverseDeblur", "ConverseDenoiser", "ConverseSR", "Converse2D", "DRUNet", "DigitClassifier", "converse2d", "NETS", "UNet", "build", "device_of",
+    "ConverseBlock", "ConverseDeblur", "ConverseDenoiser", "ConverseSR", "Converse2D", "DRUNet", "DigitClassifier",
+    "converse2d", "NETS", "UNet", "build", "device_of",
     "noise_level_map", "register",
 ]

@@ -139,8 +139,8 @@ class ConverseSR(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 1), nn.GELU())
         body = [ConverseBlock(channels, kernel_size, variant, "replicate") for _ in range(blocks)]
         for _ in range(2):
-            body += [ConverseBlock(channels, kernel_size, variant, "replicate"), upsampling_layer(variant, channels),
-                     nn.GELU()]
+            body += [ConverseBlock(channels, kernel_size, variant, "replicate"),
+                     upsampling_layer(variant, channels), nn.GELU()]
         body += [ConverseBlock(channels, kernel_size, variant, "replicate"), nn.GELU()]
         self.body = nn.Sequential(*body)
         self.tail = nn.Conv2d(channels, in_channels, 1, bias=False)
