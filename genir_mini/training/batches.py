@@ -92,6 +92,33 @@ def sr_pair_batches(config: dict):
     return batch_fn
 
 
+def blur_batches(config: dict):
+    """Triples ``(x, y, kernels)`` for non-blind deblurring (chapter 9): ``x`` ``(batch, 3, patch, patch)``
+    photo patches, ``kernels`` ``(batch, k, k)`` drawn per patch (``kernel_size`` k, default 25; half
+    Gaussian with std ~ U[0.5, 3] px, half camera shake of length ~ U[5, 20] px) and ``y = k ⊛ x + σ_n ε``
+    (circular, ``sigma_n`` in image units): the ``deblur-gaussian`` and ``deblur-motion`` tasks' models."""
+    d = config["data"]
+    photos = photo_patches_source(d)
+    size, sigma_n = d.get("kernel_size", 25), d.get("sigma_n", 0.0)
+
+    def batch_fn(step, generator):
+        x = data.random_patches(photos, d["batch"], d["patch"], generator)
+        kernels = []
+        for i in range(d["batch"]):
+            u = torch.rand(2, generator=generator).tolist()
+            if i % 2:
+                kernels.append(operators.gaussian_kernel(size, 0.5 + 2.5 * u[0]))
+            else:
+                kernels.append(operators.motion_kernel(size, 5 + 15 * u[0], generator=generator))
+        kernels = torch.stack(kernels)
+        y = torch.fft.ifft2(torch.fft.fft2(x) * operators.p2o(kernels, x.shape[-2:])[:, None]).real
+        if sigma_n:
+            y = operators.add_noise(y, sigma_n, generator=generator)
+        return x, y, kernels
+
+    return batch_fn
+
+
 def classifier_batches(config: dict):
     """``((batch, 1, 28, 28) digits, (batch,) labels)`` from the training digits, each batch shifted by up
     to 2 pixels (small translations)."""

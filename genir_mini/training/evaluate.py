@@ -121,6 +121,36 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     return figures
 
 
+@torch.no_grad()
+def evaluate_restoration(model, config, seed=0) -> dict:
+    """PSNR (dB), mean and ``_std`` over the test photographs (``eval.size``, whole scenes resized;
+    ``eval.names``), of a chapter-9 network on its task: ``denoise`` at σ = ``data.sigma``; ``sr`` on the
+    ``sr4`` task; ``deblur`` on ``deblur-gaussian`` and ``deblur-motion`` (the known kernel given); with the
+    milliseconds per image."""
+    from ..evaluation import metrics, tasks
+    from ..operators import add_noise
+
+    e, task = config["eval"], config["task"]
+    clean = data.test_photographs(e["size"], "resize", e.get("names"))
+    device = _device(model)
+    if task == "denoise":
+        runs = {"denoise": (add_noise(clean, config["data"]["sigma"], seed=seed), None)}
+    else:
+        names = ["sr4"] if task == "sr" else ["deblur-gaussian", "deblur-motion"]
+        runs = {}
+        for name in names:
+            t = tasks.make_task(name, e["size"])
+            runs[name] = (tasks.degrade(t, clean, seed), None if task == "sr" else t.operator.kernel)
+    figures = {"n": len(clean), "size": e["size"]}
+    for name, (y, kernel) in runs.items():
+        t0 = time.perf_counter()
+        out = model(y.to(device)) if kernel is None else model(y.to(device), kernel.to(device))
+        figures[f"ms_per_image_{name}"] = round(1000 * (time.perf_counter() - t0) / len(clean), 1)
+        psnr = metrics.psnr(out.cpu().clamp(0, 1), clean)
+        figures[f"psnr_{name}"], figures[f"psnr_{name}_std"] = round(psnr.mean().item(), 3), round(psnr.std().item(), 3)
+    return figures
+
+
 def _device(model):
     return next(model.parameters()).device
 

@@ -99,3 +99,26 @@ def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
         return loss
 
     return loss_fn
+
+
+def restoration_loss(config: dict):
+    """L1 loss of a restoration network (chapter 9) against the clean patches, per ``config["task"]``:
+    ``"denoise"`` (``model(x + σε)``, σ = ``data.sigma`` in image units, on a batch of patches), ``"sr"``
+    (``model(y)`` on ``(x, y)`` pairs) or ``"deblur"`` (``model(y, kernels)`` on ``(x, y, kernels)``)."""
+    task = config["task"]
+    if task not in ("denoise", "sr", "deblur"):
+        raise ValueError(f"task must be 'denoise', 'sr' or 'deblur', got {task!r}")
+
+    def loss_fn(model, batch, generator):
+        device = next(model.parameters()).device
+        if task == "denoise":
+            x = batch
+            noisy = x + config["data"]["sigma"] * torch.randn(x.shape, generator=generator)
+            return F.l1_loss(model(noisy.to(device)), x.to(device))
+        if task == "sr":
+            x, y = batch
+            return F.l1_loss(model(y.to(device)), x.to(device))
+        x, y, kernels = batch
+        return F.l1_loss(model(y.to(device), kernels.to(device)), x.to(device))
+
+    return loss_fn

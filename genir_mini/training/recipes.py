@@ -17,9 +17,16 @@ import torch
 
 from .. import nets
 from ..hub import TIERS
-from .batches import classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
-from .evaluate import evaluate_classifier, evaluate_denoiser, evaluate_generator, evaluate_oftsr
-from .losses import classifier_loss, denoiser_loss, generative_loss, oftsr_distillation_loss, oftsr_teacher_loss
+from .batches import blur_batches, classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
+from .evaluate import evaluate_classifier, evaluate_denoiser, evaluate_generator, evaluate_oftsr, evaluate_restoration
+from .losses import (
+    classifier_loss,
+    denoiser_loss,
+    generative_loss,
+    oftsr_distillation_loss,
+    oftsr_teacher_loss,
+    restoration_loss,
+)
 from .sampling import sample_images
 
 __all__ = ["RECIPES", "Recipe", "TIERS", "get_recipe", "sample_images"]
@@ -283,8 +290,55 @@ OFTSR_STUDENT_PHOTOS = Recipe(
     },
 )
 
+# --------------------------------------------------------------------------------------------------
+# reverse convolution (chapter 9): three networks, each in three variants of equal size that differ only in
+# the spatial layer (nets.converse_nets), trained alike on the photo corpus for the book's tasks: Gaussian
+# denoising at σ = 25/255, sr4 (bicubic ×4, σ_n = 2.55/255) and non-blind deblurring (random Gaussian and
+# camera-shake kernels, σ_n = 7.65/255, as deblur-gaussian and deblur-motion).
+
+def _restoration_task(config):
+    batches = {"denoise": generative_batches, "sr": sr_pair_batches, "deblur": blur_batches}[config["task"]]
+    return batches(config), restoration_loss(config)
+
+
+_CONVERSE_NETS = {"denoise": "converse-denoiser", "sr": "converse-sr", "deblur": "converse-deblur"}
+_CONVERSE_MODELS = {
+    "denoise": {"smoke": {"channels": 8, "blocks": 1}, "cpu": {"channels": 32, "blocks": 4, "kernel_size": 5},
+                "gpu": {"channels": 64, "blocks": 12, "kernel_size": 7}},
+    "sr": {"smoke": {"channels": 8, "blocks": 1}, "cpu": {"channels": 32, "blocks": 2, "kernel_size": 5},
+           "gpu": {"channels": 64, "blocks": 8, "kernel_size": 5}},
+    "deblur": {"smoke": {"channels": 8, "blocks": 1, "stages": 2}, "cpu": {"channels": 32, "blocks": 2, "stages": 4},
+               "gpu": {"channels": 64, "blocks": 4, "stages": 5}},
+}
+_CONVERSE_DATA = {"denoise": {"sigma": 25 / 255}, "sr": {**SR4_DATA}, "deblur": {"sigma_n": 7.65 / 255}}
+_CONVERSE_PATCH = {"denoise": 48, "sr": 64, "deblur": 64}  # sr: 64-px targets of 16-px inputs
+
+
+def _converse_recipe(task: str, variant: str) -> Recipe:
+    d = _CONVERSE_DATA[task]
+    smoke_data = {"source": "package-photos", "batch": 2, "patch": 32, **d}
+    tiers = {
+        "smoke": {"task": task, "model": {**_CONVERSE_MODELS[task]["smoke"], "variant": variant}, "data": smoke_data,
+                  "eval": {"size": 32, "names": ["camera", "cat"]}, "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
+        "cpu": {"task": task, "model": {**_CONVERSE_MODELS[task]["cpu"], "variant": variant},
+                "data": {**CORPUS_DATA, "batch": 8, "patch": _CONVERSE_PATCH[task], **d}, "eval": {"size": 128},
+                "train": {"steps": 1500, "lr": 1e-3, "warmup_steps": 100, "checkpoint_every": 100,
+                          "ema_decay": 0.998}},
+        "gpu": {"task": task, "model": {**_CONVERSE_MODELS[task]["gpu"], "variant": variant},
+                "data": {**CORPUS_DATA, "batch": 32, "patch": 2 * _CONVERSE_PATCH[task], **d}, "eval": {"size": 256},
+                "train": {"steps": 40000, "lr": 5e-4, "warmup_steps": 1000, "checkpoint_every": 2000,
+                          "ema_decay": 0.999}},
+    }
+    return Recipe(name=f"converse-{task}-{variant}",
+                  description=f"chapter 9's {task} network with the {variant} spatial layer",
+                  net=_CONVERSE_NETS[task], make_task=_restoration_task, evaluate=evaluate_restoration, tiers=tiers)
+
+
+CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS for variant in ("converse", "conv", "convt")]
+
 RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
-                               OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS)}
+                               OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS,
+                               *CONVERSE_RECIPES)}
 
 
 def get_recipe(name: str) -> Recipe:
