@@ -147,7 +147,8 @@ def evaluate_restoration(model, config, seed=0) -> dict:
         out = model(y.to(device)) if kernel is None else model(y.to(device), kernel.to(device))
         figures[f"ms_per_image_{name}"] = round(1000 * (time.perf_counter() - t0) / len(clean), 1)
         psnr = metrics.psnr(out.cpu().clamp(0, 1), clean)
-        figures[f"psnr_{name}"], figures[f"psnr_{name}_std"] = round(psnr.mean().item(), 3), round(psnr.std().item(), 3)
+        figures[f"psnr_{name}"] = round(psnr.mean().item(), 3)
+        figures[f"psnr_{name}_std"] = round(psnr.std().item(), 3)
     return figures
 
 

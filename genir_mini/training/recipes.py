@@ -18,7 +18,13 @@ import torch
 from .. import nets
 from ..hub import TIERS
 from .batches import blur_batches, classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
-from .evaluate import evaluate_classifier, evaluate_denoiser, evaluate_generator, evaluate_oftsr, evaluate_restoration
+from .evaluate import (
+    evaluate_classifier,
+    evaluate_denoiser,
+    evaluate_generator,
+    evaluate_oftsr,
+    evaluate_restoration,
+)
 from .losses import (
     classifier_loss,
     denoiser_loss,
@@ -303,11 +309,13 @@ def _restoration_task(config):
 
 _CONVERSE_NETS = {"denoise": "converse-denoiser", "sr": "converse-sr", "deblur": "converse-deblur"}
 _CONVERSE_MODELS = {
-    "denoise": {"smoke": {"channels": 8, "blocks": 1}, "cpu": {"channels": 32, "blocks": 4, "kernel_size": 5},
+    "denoise": {"smoke": {"channels": 8, "blocks": 1},
+                "cpu": {"channels": 32, "blocks": 4, "kernel_size": 5},
                 "gpu": {"channels": 64, "blocks": 12, "kernel_size": 7}},
     "sr": {"smoke": {"channels": 8, "blocks": 1}, "cpu": {"channels": 32, "blocks": 2, "kernel_size": 5},
            "gpu": {"channels": 64, "blocks": 8, "kernel_size": 5}},
-    "deblur": {"smoke": {"channels": 8, "blocks": 1, "stages": 2}, "cpu": {"channels": 32, "blocks": 2, "stages": 4},
+    "deblur": {"smoke": {"channels": 8, "blocks": 1, "stages": 2},
+               "cpu": {"channels": 32, "blocks": 2, "stages": 4},
                "gpu": {"channels": 64, "blocks": 4, "stages": 5}},
 }
 _CONVERSE_DATA = {"denoise": {"sigma": 25 / 255}, "sr": {**SR4_DATA}, "deblur": {"sigma_n": 7.65 / 255}}
@@ -318,23 +326,27 @@ def _converse_recipe(task: str, variant: str) -> Recipe:
     d = _CONVERSE_DATA[task]
     smoke_data = {"source": "package-photos", "batch": 2, "patch": 32, **d}
     tiers = {
-        "smoke": {"task": task, "model": {**_CONVERSE_MODELS[task]["smoke"], "variant": variant}, "data": smoke_data,
-                  "eval": {"size": 32, "names": ["camera", "cat"]}, "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
+        "smoke": {"task": task, "model": {**_CONVERSE_MODELS[task]["smoke"], "variant": variant},
+                  "data": smoke_data, "eval": {"size": 32, "names": ["camera", "cat"]},
+                  "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
         "cpu": {"task": task, "model": {**_CONVERSE_MODELS[task]["cpu"], "variant": variant},
                 "data": {**CORPUS_DATA, "batch": 8, "patch": _CONVERSE_PATCH[task], **d}, "eval": {"size": 128},
                 "train": {"steps": 1500, "lr": 1e-3, "warmup_steps": 100, "checkpoint_every": 100,
                           "ema_decay": 0.998}},
         "gpu": {"task": task, "model": {**_CONVERSE_MODELS[task]["gpu"], "variant": variant},
-                "data": {**CORPUS_DATA, "batch": 32, "patch": 2 * _CONVERSE_PATCH[task], **d}, "eval": {"size": 256},
+                "data": {**CORPUS_DATA, "batch": 32, "patch": 2 * _CONVERSE_PATCH[task], **d},
+                "eval": {"size": 256},
                 "train": {"steps": 40000, "lr": 5e-4, "warmup_steps": 1000, "checkpoint_every": 2000,
                           "ema_decay": 0.999}},
     }
     return Recipe(name=f"converse-{task}-{variant}",
                   description=f"chapter 9's {task} network with the {variant} spatial layer",
-                  net=_CONVERSE_NETS[task], make_task=_restoration_task, evaluate=evaluate_restoration, tiers=tiers)
+                  net=_CONVERSE_NETS[task], make_task=_restoration_task, evaluate=evaluate_restoration,
+                  tiers=tiers)
 
 
-CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS for variant in ("converse", "conv", "convt")]
+CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
+                    for variant in ("converse", "conv", "convt")]
 
 RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
                                OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS,
