@@ -63,8 +63,8 @@ def _sr_condition(config: dict, y: torch.Tensor, device) -> torch.Tensor:
 
 
 def oftsr_teacher_loss(config: dict):
-    """OFTSR's conditional rectified-flow loss (ch. 6, eq. 6.2) on ``(x, y)`` super-resolution pairs, with
-    ``config["sigma_p"]``."""
+    """OFTSR's conditional rectified-flow loss (``flowmaps.oftsr.teacher_loss``, slide 18) on ``(x, y)``
+    super-resolution pairs, with ``config["sigma_p"]``."""
     from ..flowmaps import oftsr
     from ..units import to_signed
 
@@ -78,9 +78,10 @@ def oftsr_teacher_loss(config: dict):
 
 
 def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
-    """OFTSR's trajectory-aligned distillation (ch. 6, eq. 6.4) of ``teacher`` on ``(x, y)`` pairs: x₀ from
-    (6.1), t from ``oftsr.sample_distillation_times``; ``config["distill"]`` overrides
-    ``oftsr.DISTILL_DEFAULTS``. Only y is used: the student never sees a high-resolution image."""
+    """OFTSR's trajectory-aligned distillation (``flowmaps.oftsr.distillation_loss``, slide 19) of ``teacher``
+    on ``(x, y)`` pairs: x₀ from ``oftsr.noisy_source``, t from ``oftsr.sample_distillation_times``;
+    ``config["distill"]`` overrides ``oftsr.DISTILL_DEFAULTS``. Only y is used: the student never sees a
+    high-resolution image."""
     from ..flowmaps import oftsr
 
     settings = {**oftsr.DISTILL_DEFAULTS, **config.get("distill", {})}

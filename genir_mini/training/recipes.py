@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import nets
+from ..flowmaps import oftsr
 from ..hub import TIERS
 from .batches import blur_batches, classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
 from .evaluate import (
@@ -191,7 +192,7 @@ DDPM_PHOTOS = Recipe(
 # configuration values (flowmaps.oftsr.DISTILL_DEFAULTS), with slide 19's Euler teacher step.
 
 SR4_DATA = {"operator": "bicubic", "scale": 4, "sigma_n": 2.55 / 255}
-DISTILL = {"t_min": 0.01, "t_max": 0.99, "dt": 0.05, "boundary_weight": 0.1, "teacher_step": "euler"}
+DISTILL = dict(oftsr.DISTILL_DEFAULTS)  # written out in each student's config (and so in its manifest)
 
 
 def _oftsr_teacher_task(config):
