@@ -316,11 +316,11 @@ _CONVERSE_MODELS = {
     "sr": {"smoke": {"channels": 8, "blocks": 1}, "cpu": {"channels": 32, "blocks": 2, "kernel_size": 5},
            "gpu": {"channels": 64, "blocks": 8, "kernel_size": 5}},
     "deblur": {"smoke": {"channels": 8, "blocks": 1, "stages": 2},
-               "cpu": {"channels": 32, "blocks": 2, "stages": 4},
+               "cpu": {"channels": 32, "blocks": 2, "stages": 3},
                "gpu": {"channels": 64, "blocks": 4, "stages": 5}},
 }
 _CONVERSE_DATA = {"denoise": {"sigma": 25 / 255}, "sr": {**SR4_DATA}, "deblur": {"sigma_n": 7.65 / 255}}
-_CONVERSE_PATCH = {"denoise": 48, "sr": 64, "deblur": 64}  # sr: 64-px targets of 16-px inputs
+_CONVERSE_PATCH = {"denoise": 48, "sr": 64, "deblur": 48}  # sr: 64-px targets of 16-px inputs
 
 
 def _converse_recipe(task: str, variant: str) -> Recipe:
