@@ -229,7 +229,7 @@ OFTSR_TEACHER_DIGITS = Recipe(
                   "data": {"source": "digits", "batch": 8, **SR4_DATA}, "eval": _DIGIT_EVAL["smoke"],
                   "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
         "cpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["cpu"],
-                "data": {"source": "digits", "batch": 64, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
+                "data": {"source": "digits", "batch": 32, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
                 "train": {"steps": 2500, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250,
                           "ema_decay": 0.999}},
         "gpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["gpu"],
