@@ -36,6 +36,14 @@ def check_positive(value, name, allow_zero=False):
     return value
 
 
+def check_int(value, name, minimum=1):
+    """Check an integer ``>= minimum`` (not a bool); return it."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {need}, got {value!r}")
+    return value
+
+
 def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; expected one of {sorted(choices)}")

@@ -103,9 +103,13 @@ def test_bad_arguments_are_named():
         converse2d(x, torch.rand(3, 3, 3), 0.1, padding_mode="wrap")
     with pytest.raises(ValueError, match="padding"):
         converse2d(x, torch.rand(3, 3, 3), 0.1, padding=-1)
-    with pytest.raises(ValueError, match="x must be"):
+    with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\)"):
         converse2d(x[0], torch.rand(3, 3, 3), 0.1)
     with pytest.raises(ValueError, match="larger than the image"):
         converse2d(x, torch.rand(3, 11, 11), 0.1, padding=0)
     with pytest.raises(ValueError, match="channels"):
         Converse2D(0)
+    with pytest.raises(ValueError, match="scale"):
+        Converse2D(3, scale=0)
+    with pytest.raises(ValueError, match=r"x must be \(N, 3, H, W\)"):
+        Converse2D(3)(x[:, :2])

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._checks import check_choice, check_image, check_int, check_positive
 from ..operators import fft_prox, p2o
 
 PADDING_MODES = ("circular", "replicate", "reflect", "zeros")
@@ -33,25 +34,23 @@ def converse2d(x: torch.Tensor, kernel: torch.Tensor, lam, scale: int = 1, paddi
     tensor broadcastable to ``(N, C, 1, 1)``; ``padding`` P ≥ 0 pixels added with ``padding_mode`` before
     the FFT (its circular boundary then wraps onto the padding) and P·s cropped after.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"x must be an (N, C, H, W) tensor, got {getattr(x, 'shape', type(x).__name__)}")
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    if not isinstance(padding, int) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+    check_image(x)
+    check_int(scale, "scale")
+    check_int(padding, "padding", minimum=0)
+    check_choice(padding_mode, "padding_mode", PADDING_MODES)
     kernel = kernel if kernel.ndim == 3 else kernel.reshape(-1, *kernel.shape[-2:])
     if kernel.shape[0] not in (1, x.shape[1]):
         raise ValueError(f"kernel has {kernel.shape[0]} channels but x has {x.shape[1]} (one kernel per channel)")
-    lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device)
-    if (lam <= 0).any():
-        raise ValueError("lam must be positive")
-    if lam.ndim == 1:
-        lam = lam.view(1, -1, 1, 1)
+    lam = torch.as_tensor(check_positive(lam, "lam"), dtype=x.dtype, device=x.device)
+    return _reverse_convolution(x, kernel, lam.view(1, -1, 1, 1) if lam.ndim == 1 else lam, scale, padding,
+                                padding_mode)
+
+
+def _reverse_convolution(x, kernel, lam, scale, padding, padding_mode):
+    """``converse2d`` without its checks (the layer checked its settings once, at construction): ``kernel``
+    ``(C or 1, k, k)``, ``lam`` a positive number or broadcastable to ``(N, C, 1, 1)``."""
     if padding:
-        mode = "constant" if padding_mode == "zeros" else padding_mode
-        x = F.pad(x, (padding,) * 4, mode=mode)
+        x = F.pad(x, (padding,) * 4, mode="constant" if padding_mode == "zeros" else padding_mode)
     H, W = x.shape[-2:]
     x0 = F.interpolate(x, scale_factor=scale, mode="nearest") if scale > 1 else x
     FB = p2o(kernel.to(x.dtype), (scale * H, scale * W))  # (C or 1, sH, sW)
@@ -73,12 +72,11 @@ class Converse2D(nn.Module):
     def __init__(self, channels: int, kernel_size: int = 3, scale: int = 1, padding: int = 2,
                  padding_mode: str = "circular", eps: float = 1e-5):
         super().__init__()
-        if not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be a positive integer, got {channels!r}")
-        if not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(f"kernel_size must be a positive integer, got {kernel_size!r}")
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        check_int(channels, "channels")
+        check_int(kernel_size, "kernel_size")
+        check_int(scale, "scale")
+        check_int(padding, "padding", minimum=0)
+        check_choice(padding_mode, "padding_mode", PADDING_MODES)
         self.scale, self.padding, self.padding_mode, self.eps = scale, padding, padding_mode, eps
         taps = torch.randn(channels, kernel_size * kernel_size)
         self.weight = nn.Parameter(taps.softmax(-1).view(channels, kernel_size, kernel_size))
@@ -90,7 +88,9 @@ class Converse2D(nn.Module):
         return torch.sigmoid(self.bias - 9.0) + self.eps
 
     def forward(self, x):
-        return converse2d(x, self.weight, self.lam, self.scale, self.padding, self.padding_mode)
+        if x.ndim != 4 or x.shape[1] != self.weight.shape[0]:
+            raise ValueError(f"x must be (N, {self.weight.shape[0]}, H, W), got {tuple(x.shape)}")
+        return _reverse_convolution(x, self.weight, self.lam, self.scale, self.padding, self.padding_mode)
 
     def extra_repr(self):
         c, k, _ = self.weight.shape

@@ -22,16 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._checks import check_choice, check_image
 from ..operators import fft_prox, p2o
 from .converse import Converse2D
 
 VARIANTS = ("converse", "conv", "convt")
-
-
-def _check_variant(variant):
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    return variant
 
 
 class LayerNorm2d(nn.Module):
@@ -48,7 +43,7 @@ class LayerNorm2d(nn.Module):
 def spatial_layer(variant: str, channels: int, kernel_size: int, padding_mode: str = "circular") -> nn.Module:
     """The depthwise k×k layer under test, ``(N, C, H, W)`` → ``(N, C, H, W)``: Converse2D, Conv2d or
     ConvTranspose2d, each with C·k² weights and C biases (odd ``kernel_size``)."""
-    _check_variant(variant)
+    check_choice(variant, "variant", VARIANTS)
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd for a size-preserving layer, got {kernel_size}")
     pad = kernel_size // 2
@@ -79,7 +74,7 @@ def upsampling_layer(variant: str, channels: int) -> nn.Module:
     """The depthwise ×2 upsampler under test, with 4C weights and C biases: Converse2D (k = 2, s = 2,
     replicate padding, λ floor 10⁻³, as the official upsampler), nearest ×2 then a 2×2 convolution, or a 2×2
     transposed convolution of stride 2."""
-    _check_variant(variant)
+    check_choice(variant, "variant", VARIANTS)
     if variant == "converse":
         return Converse2D(channels, 2, scale=2, padding=2, padding_mode="replicate", eps=1e-3)
     if variant == "conv":
@@ -107,24 +102,19 @@ class ConverseBlock(nn.Module):
         return x + self.mlp(x)
 
 
-def _check_image_input(x, channels):
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"expected an (N, {channels}, H, W) tensor, got {getattr(x, 'shape', type(x).__name__)}")
-
-
 class ConverseDenoiser(nn.Module):
     """Gaussian denoiser ``(N, C, H, W)`` → the clean estimate: 1×1 head, ``blocks`` ConverseBlocks, 1×1 tail."""
 
     def __init__(self, in_channels: int = 3, channels: int = 32, blocks: int = 4, kernel_size: int = 5,
                  variant: str = "converse"):
         super().__init__()
-        self.in_channels, self.variant = in_channels, _check_variant(variant)
+        self.in_channels, self.variant = in_channels, check_choice(variant, "variant", VARIANTS)
         self.head = nn.Conv2d(in_channels, channels, 1)
         self.body = nn.Sequential(*[ConverseBlock(channels, kernel_size, variant) for _ in range(blocks)])
         self.tail = nn.Conv2d(channels, in_channels, 1)
 
     def forward(self, x):
-        _check_image_input(x, self.in_channels)
+        check_image(x, channels=self.in_channels)
         return self.tail(self.body(self.head(x)))
 
 
@@ -135,7 +125,7 @@ class ConverseSR(nn.Module):
     def __init__(self, in_channels: int = 3, channels: int = 32, blocks: int = 4, kernel_size: int = 5,
                  variant: str = "converse"):
         super().__init__()
-        self.in_channels, self.variant = in_channels, _check_variant(variant)
+        self.in_channels, self.variant = in_channels, check_choice(variant, "variant", VARIANTS)
         self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 1), nn.GELU())
         body = [ConverseBlock(channels, kernel_size, variant, "replicate") for _ in range(blocks)]
         for _ in range(2):
@@ -146,7 +136,7 @@ class ConverseSR(nn.Module):
         self.tail = nn.Conv2d(channels, in_channels, 1, bias=False)
 
     def forward(self, y):
-        _check_image_input(y, self.in_channels)
+        check_image(y, "y", channels=self.in_channels)
         base = F.interpolate(y, scale_factor=4, mode="bilinear", align_corners=False)
         return base + self.tail(self.body(self.head(y)))
 
@@ -161,7 +151,7 @@ class ConverseDeblur(nn.Module):
     def __init__(self, in_channels: int = 3, channels: int = 32, blocks: int = 2, stages: int = 4,
                  kernel_size: int = 3, variant: str = "converse"):
         super().__init__()
-        self.in_channels, self.variant = in_channels, _check_variant(variant)
+        self.in_channels, self.variant = in_channels, check_choice(variant, "variant", VARIANTS)
         self.stage_bias = nn.Parameter(torch.full((stages,), 4.0))  # λ_i ≈ 0.008 at the start
         self.prior = nn.Sequential(nn.Conv2d(in_channels, channels, 1),
                                    *[ConverseBlock(channels, kernel_size, variant) for _ in range(blocks)],
@@ -172,7 +162,7 @@ class ConverseDeblur(nn.Module):
         return torch.sigmoid(self.stage_bias - 9.0) + 1e-3
 
     def forward(self, y, kernel):
-        _check_image_input(y, self.in_channels)
+        check_image(y, "y", channels=self.in_channels)
         if kernel.ndim not in (2, 3) or (kernel.ndim == 3 and kernel.shape[0] != y.shape[0]):
             raise ValueError(f"kernel must be (k, k) or one per image (N, k, k), got {tuple(kernel.shape)}")
         FB = p2o(kernel.to(y.dtype), y.shape[-2:])

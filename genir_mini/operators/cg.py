@@ -7,19 +7,13 @@ operators without a Fourier closed form.
 
 import torch
 
-from .._checks import broadcast_image, check_image, check_positive
+from .._checks import broadcast_image, check_image, check_int, check_positive
 
 
 def as_rho(rho, like: torch.Tensor) -> torch.Tensor:
     """``rho`` as a tensor that broadcasts against ``like`` (N, C, H, W): a scalar or ``(N, 1, 1, 1)``."""
     rho = torch.as_tensor(rho, dtype=like.dtype, device=like.device)
     return rho.view(-1, 1, 1, 1) if rho.ndim == 1 else rho
-
-
-def _check_iters(iters, name="iters"):
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
-        raise ValueError(f"{name} must be a positive integer, got {iters!r}")
-    return iters
 
 
 
@@ -41,7 +35,7 @@ def cg_solve(operator, y: torch.Tensor, rho, z=None, iters: int = 100, x0=None,
     if not all(callable(getattr(operator, name, None)) for name in ("A", "At", "unchecked")):
         raise TypeError(f"operator must be a genir_mini.operators.LinearOperator, got {type(operator).__name__}")
     check_image(y, "y")
-    _check_iters(iters)
+    check_int(iters, "iters")
     check_positive(tol, "tol", allow_zero=True)
     check_positive(rho, "rho")
     if regularizer is not None and not callable(regularizer):

@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from .._checks import check_positive
+from .._checks import check_int, check_positive
 
 
 def _check_size(size, name="size"):
@@ -63,8 +63,7 @@ def bicubic_kernel(scale: int) -> torch.Tensor:
     with the upper-left decimation of ``SuperResolution`` this kernel is centred on the kept pixel.
     (MATLAB's ``imresize`` samples at block centres instead, an offset of (s−1)/2 pixels for even s.)
     """
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    check_int(scale, "scale")
     r = torch.arange(-2 * scale, 2 * scale + 1, dtype=torch.float64) / scale
     k1 = _cubic(r)
     k = k1[:, None] * k1[None, :]

@@ -11,17 +11,11 @@ Two different "×s downsamplers" (do not mix them up):
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_image
+from .._checks import check_image, check_int
 from .base import LinearOperator, Spectral
 from .blur import Blur
 from .fourier import block_mean, fft_prox, zero_upsample
 from .kernels import bicubic_kernel
-
-
-def _check_scale(scale):
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    return scale
 
 
 def _check_divisible(shape, scale, name="x"):
@@ -55,7 +49,7 @@ class SuperResolution(LinearOperator):
     """
 
     def __init__(self, scale: int = 4, kernel: torch.Tensor | None = None):
-        self.scale = _check_scale(scale)
+        self.scale = check_int(scale, "scale")
         self.blur = Blur(bicubic_kernel(scale) if kernel is None else kernel)
 
     @property
@@ -103,7 +97,7 @@ class BlockAverageSR(LinearOperator, Spectral):
     """
 
     def __init__(self, scale: int = 4):
-        self.scale = _check_scale(scale)
+        self.scale = check_int(scale, "scale")
 
     def output_shape(self, shape):
         *lead, H, W = shape

@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from .._checks import broadcast_image, check_image, check_positive
+from .._checks import broadcast_image, check_image, check_int, check_positive
 from ..operators import Blur, LinearOperator, SuperResolution, block_mean, cg_solve
 
 __all__ = [
@@ -39,12 +39,6 @@ def _check_operator(operator, name="operator", kind=LinearOperator):
     if not isinstance(operator, kind):
         raise TypeError(f"{name} must be a genir_mini.operators.{kind.__name__}, got {type(operator).__name__}")
     return operator
-
-
-def _check_iters(iters, name="iters"):
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
-        raise ValueError(f"{name} must be a positive integer, got {iters!r}")
-    return iters
 
 
 def _check_spectrum(spectrum, shape, name="spectrum"):
@@ -198,7 +192,7 @@ def radial_power_spectrum(images: torch.Tensor, f_min: float | None = None, f_ma
     each non-empty ring (``B <= bins``).
     """
     check_image(images, "images")
-    _check_iters(bins, "bins")
+    check_int(bins, "bins")
     H, W = images.shape[-2:]
     f_min = 2 / min(H, W) if f_min is None else f_min
     check_positive(f_min, "f_min")

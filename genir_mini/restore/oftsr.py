@@ -4,7 +4,7 @@ losses and ``ConditionalFlow``)."""
 
 import torch
 
-from .._checks import check_choice
+from .._checks import check_choice, check_int
 from ..flowmaps.base import STEPPERS
 from ..flowmaps.oftsr import ConditionalFlow, conditional_velocity, noisy_source, one_step
 from ..units import to_signed, to_unit
@@ -23,8 +23,7 @@ def oftsr(y: torch.Tensor, operator, prior: ConditionalFlow, *, sigma_n: float =
     """
     if not isinstance(prior, ConditionalFlow):
         raise TypeError(f"prior must be an oftsr.ConditionalFlow, got {type(prior).__name__}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_int(steps, "steps")
     if prior.student and steps != 1:
         raise ValueError(f"a one-step student takes steps=1, got {steps}")
     net = prior.net

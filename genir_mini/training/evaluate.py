@@ -88,7 +88,7 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     ``distill``; at each ``eval.t_in``), on chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
     the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
     or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline."""
-    from ..evaluation import metrics, tasks
+    from ..evaluation import tasks
     from ..flowmaps import oftsr
     from ..restore.oftsr import oftsr as restore
 
@@ -112,9 +112,7 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
         out = task.operator.init(y) if knobs is None else restore(
             y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
         out = out.clamp(0, 1)
-        psnr = metrics.psnr(out, clean)
-        figures[f"psnr_{name}"] = round(psnr.mean().item(), 3)
-        figures[f"psnr_{name}_std"] = round(psnr.std().item(), 3)
+        figures.update(_psnr_figures(name, out, clean))
         if classifier is not None:
             read = (classifier(out[..., 2:-2, 2:-2]).argmax(1) == labels).float().mean().item()
             figures[f"read_correctly_{name}"] = round(read, 4)
@@ -127,7 +125,7 @@ def evaluate_restoration(model, config, seed=0) -> dict:
     ``eval.names``), of a chapter-9 network on its task: ``denoise`` at σ = ``data.sigma``; ``sr`` on the
     ``sr4`` task; ``deblur`` on ``deblur-gaussian`` and ``deblur-motion`` (the known kernel given); with the
     milliseconds per image."""
-    from ..evaluation import metrics, tasks
+    from ..evaluation import tasks
     from ..operators import add_noise
 
     e, task = config["eval"], config["task"]
@@ -146,10 +144,16 @@ def evaluate_restoration(model, config, seed=0) -> dict:
         t0 = time.perf_counter()
         out = model(y.to(device)) if kernel is None else model(y.to(device), kernel.to(device))
         figures[f"ms_per_image_{name}"] = round(1000 * (time.perf_counter() - t0) / len(clean), 1)
-        psnr = metrics.psnr(out.cpu().clamp(0, 1), clean)
-        figures[f"psnr_{name}"] = round(psnr.mean().item(), 3)
-        figures[f"psnr_{name}_std"] = round(psnr.std().item(), 3)
+        figures.update(_psnr_figures(name, out.cpu().clamp(0, 1), clean))
     return figures
+
+
+def _psnr_figures(name: str, estimate: torch.Tensor, clean: torch.Tensor) -> dict:
+    """``psnr_<name>`` and ``psnr_<name>_std``: the PSNR's mean and spread over the images, rounded."""
+    from ..evaluation import metrics, spread
+
+    mean, std = spread.mean_std(metrics.psnr(estimate, clean))
+    return {f"psnr_{name}": round(mean, 3), f"psnr_{name}_std": round(std, 3)}
 
 
 def _device(model):

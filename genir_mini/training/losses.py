@@ -54,12 +54,11 @@ def generative_loss(config: dict):
     return loss_fn
 
 
-def _sr_condition(config: dict, y: torch.Tensor, device) -> torch.Tensor:
+def _sr_condition(operator, y: torch.Tensor, device) -> torch.Tensor:
     """The upsampled low-resolution image ``to_signed(operator.init(y))`` that OFTSR's networks see."""
     from ..units import to_signed
-    from .batches import sr_operator
 
-    return to_signed(sr_operator(config["data"]).init(y)).to(device)
+    return to_signed(operator.init(y)).to(device)
 
 
 def oftsr_teacher_loss(config: dict):
@@ -67,11 +66,14 @@ def oftsr_teacher_loss(config: dict):
     super-resolution pairs, with ``config["sigma_p"]``."""
     from ..flowmaps import oftsr
     from ..units import to_signed
+    from .batches import sr_operator
+
+    operator = sr_operator(config["data"])
 
     def loss_fn(model, batch, generator):
         device = next(model.parameters()).device
         x, y = batch
-        return oftsr.teacher_loss(model, to_signed(x).to(device), _sr_condition(config, y, device),
+        return oftsr.teacher_loss(model, to_signed(x).to(device), _sr_condition(operator, y, device),
                                   config["sigma_p"], generator)
 
     return loss_fn
@@ -83,15 +85,17 @@ def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
     ``config["distill"]`` overrides ``oftsr.DISTILL_DEFAULTS``. Only y is used: the student never sees a
     high-resolution image."""
     from ..flowmaps import oftsr
+    from .batches import sr_operator
 
     settings = {**oftsr.DISTILL_DEFAULTS, **config.get("distill", {})}
+    operator = sr_operator(config["data"])
     teacher.eval().requires_grad_(False)
 
     def loss_fn(model, batch, generator):
         device = next(model.parameters()).device
         teacher.to(device)
         _, y = batch
-        cond = _sr_condition(config, y, device)
+        cond = _sr_condition(operator, y, device)
         x0 = oftsr.noisy_source(cond, config["sigma_p"], generator)
         t = oftsr.sample_distillation_times(len(y), generator, settings["t_min"], settings["t_max"],
                                             settings["dt"]).to(device)

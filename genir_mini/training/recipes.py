@@ -204,58 +204,64 @@ def _oftsr_student_task(config, teacher):
 
 
 _SMOKE_TRAIN = {"steps": 4, "checkpoint_every": 2, "ema_decay": 0.9}
-_SR_DIGIT_MODELS = {"smoke": {"in_channels": 1, "cond_channels": 1, "channels": [8, 16], "blocks": 1,
-                              "time_dim": 16},
-                    "cpu": {"in_channels": 1, "cond_channels": 1, "channels": [32, 64, 64], "blocks": 1},
-                    "gpu": {"in_channels": 1, "cond_channels": 1, "channels": [64, 128, 128], "blocks": 2}}
-_SR_PHOTO_MODELS = {"smoke": {"in_channels": 3, "cond_channels": 3, "channels": [8, 16], "blocks": 1,
-                              "time_dim": 16},
-                    "cpu": {"in_channels": 3, "cond_channels": 3, "channels": [32, 64, 128], "blocks": 1},
-                    "gpu": {"in_channels": 3, "cond_channels": 3, "channels": [64, 128, 256], "blocks": 2}}
-_DIGIT_EVAL = {"smoke": {"digits": 8, "nfe": [1, 2], "t_in": [0.0, 1.0]},
-               "cpu": {"digits": 256, "nfe": [1, 2, 4, 8, 16], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]},
-               "gpu": {"digits": 1000, "nfe": [1, 2, 4, 8, 16, 32], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]}}
-_PHOTO_EVAL = {"smoke": {"size": 32, "names": ["camera", "cat"], "nfe": [1, 2], "t_in": [0.0, 1.0]},
-               "cpu": {"size": 128, "nfe": [1, 2, 4, 8, 16], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]},
-               "gpu": {"size": 256, "nfe": [1, 2, 4, 8, 16, 32], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]}}
+# per tier, what a teacher and its student share: the network, the data and the evaluation
+_OFTSR_SETUPS = {
+    "digits": {
+        "model": {"smoke": {"channels": [8, 16], "blocks": 1, "time_dim": 16},
+                  "cpu": {"channels": [32, 64, 64], "blocks": 1},
+                  "gpu": {"channels": [64, 128, 128], "blocks": 2}},
+        "data": {"smoke": {"source": "digits", "batch": 8}, "cpu": {"source": "digits", "batch": 32},
+                 "gpu": {"source": "digits", "batch": 256}},
+        "eval": {"smoke": {"digits": 8, "nfe": [1, 2], "t_in": [0.0, 1.0]},
+                 "cpu": {"digits": 256, "nfe": [1, 2, 4, 8, 16], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]},
+                 "gpu": {"digits": 1000, "nfe": [1, 2, 4, 8, 16, 32], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]}},
+    },
+    "photos": {
+        "model": {"smoke": {"channels": [8, 16], "blocks": 1, "time_dim": 16},
+                  "cpu": {"channels": [32, 64, 128], "blocks": 1},
+                  "gpu": {"channels": [64, 128, 256], "blocks": 2}},
+        "data": {"smoke": {"source": "package-photos", "batch": 4, "patch": 32},
+                 "cpu": {**CORPUS_DATA, "batch": 24, "patch": 32},
+                 "gpu": {**CORPUS_DATA, "batch": 64, "patch": 64}},
+        "eval": {"smoke": {"size": 32, "names": ["camera", "cat"], "nfe": [1, 2], "t_in": [0.0, 1.0]},
+                 "cpu": {"size": 128, "nfe": [1, 2, 4, 8, 16], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]},
+                 "gpu": {"size": 256, "nfe": [1, 2, 4, 8, 16, 32], "t_in": [0.0, 0.25, 0.5, 0.75, 1.0]}},
+    },
+}
+
+
+def _oftsr_tiers(kind: str, train: dict, student: bool = False) -> dict:
+    """The smoke/cpu/gpu configs of an OFTSR teacher or student on ``kind`` (digits or photos): the shared
+    network (one channel per image channel, the condition concatenated), data and evaluation, ``train[tier]``,
+    and for a student the distillation settings."""
+    setup, channels = _OFTSR_SETUPS[kind], 1 if kind == "digits" else 3
+    return {tier: {"sigma_p": 0.2, **({"distill": DISTILL} if student else {}),
+                   "model": {"in_channels": channels, "cond_channels": channels, **setup["model"][tier]},
+                   "data": {**setup["data"][tier], **SR4_DATA}, "eval": setup["eval"][tier],
+                   "train": train[tier]}
+            for tier in TIERS}
+
 
 OFTSR_TEACHER_DIGITS = Recipe(
     name="oftsr-teacher-digits",
     description="OFTSR teacher: conditional rectified flow from noise-augmented bicubic-upsampled 8×8 digits "
                 "(σ_p = 0.2) to 32×32",
     net="unet", make_task=_oftsr_teacher_task, evaluate=evaluate_oftsr,
-    tiers={
-        "smoke": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["smoke"],
-                  "data": {"source": "digits", "batch": 8, **SR4_DATA}, "eval": _DIGIT_EVAL["smoke"],
-                  "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
-        "cpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["cpu"],
-                "data": {"source": "digits", "batch": 32, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
-                "train": {"steps": 2500, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250,
-                          "ema_decay": 0.999}},
-        "gpu": {"sigma_p": 0.2, "model": _SR_DIGIT_MODELS["gpu"],
-                "data": {"source": "digits", "batch": 256, **SR4_DATA}, "eval": _DIGIT_EVAL["gpu"],
-                "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 1000,
-                          "ema_decay": 0.9995}},
-    },
+    tiers=_oftsr_tiers("digits", {
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-3},
+        "cpu": {"steps": 2500, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250, "ema_decay": 0.999},
+        "gpu": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}}),
 )
 
 OFTSR_STUDENT_DIGITS = Recipe(
     name="oftsr-student-digits",
     description="OFTSR one-step student of oftsr-teacher-digits (trajectory-aligned distillation, slide 19)",
     net="unet", make_task=_oftsr_student_task, evaluate=evaluate_oftsr, teacher="oftsr-teacher-digits",
-    tiers={
-        "smoke": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["smoke"],
-                  "data": {"source": "digits", "batch": 8, **SR4_DATA}, "eval": _DIGIT_EVAL["smoke"],
-                  "train": {**_SMOKE_TRAIN, "lr": 1e-4}},
-        "cpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["cpu"],
-                "data": {"source": "digits", "batch": 32, **SR4_DATA}, "eval": _DIGIT_EVAL["cpu"],
-                "train": {"steps": 1000, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50,
-                          "ema_decay": 0.998}},
-        "gpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_DIGIT_MODELS["gpu"],
-                "data": {"source": "digits", "batch": 256, **SR4_DATA}, "eval": _DIGIT_EVAL["gpu"],
-                "train": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000,
-                          "ema_decay": 0.9995}},
-    },
+    tiers=_oftsr_tiers("digits", {
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
+        "cpu": {"steps": 1000, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.998},
+        "gpu": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}},
+        student=True),
 )
 
 OFTSR_TEACHER_PHOTOS = Recipe(
@@ -263,38 +269,21 @@ OFTSR_TEACHER_PHOTOS = Recipe(
     description="OFTSR teacher: fully convolutional conditional rectified flow for ×4 SR of photographs "
                 "(σ_p = 0.2), on corpus patches",
     net="unet", make_task=_oftsr_teacher_task, evaluate=evaluate_oftsr,
-    tiers={
-        "smoke": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["smoke"],
-                  "data": {"source": "package-photos", "batch": 4, "patch": 32, **SR4_DATA},
-                  "eval": _PHOTO_EVAL["smoke"], "train": {**_SMOKE_TRAIN, "lr": 1e-3}},
-        "cpu": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["cpu"],
-                "data": {**CORPUS_DATA, "batch": 24, "patch": 32, **SR4_DATA}, "eval": _PHOTO_EVAL["cpu"],
-                "train": {"steps": 2000, "lr": 5e-4, "warmup_steps": 100, "checkpoint_every": 100,
-                          "ema_decay": 0.998}},
-        "gpu": {"sigma_p": 0.2, "model": _SR_PHOTO_MODELS["gpu"],
-                "data": {**CORPUS_DATA, "batch": 64, "patch": 64, **SR4_DATA}, "eval": _PHOTO_EVAL["gpu"],
-                "train": {"steps": 40000, "lr": 2e-4, "warmup_steps": 1000, "checkpoint_every": 2000,
-                          "ema_decay": 0.9995}},
-    },
+    tiers=_oftsr_tiers("photos", {
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-3},
+        "cpu": {"steps": 2000, "lr": 5e-4, "warmup_steps": 100, "checkpoint_every": 100, "ema_decay": 0.998},
+        "gpu": {"steps": 40000, "lr": 2e-4, "warmup_steps": 1000, "checkpoint_every": 2000, "ema_decay": 0.9995}}),
 )
 
 OFTSR_STUDENT_PHOTOS = Recipe(
     name="oftsr-student-photos",
     description="OFTSR one-step student of oftsr-teacher-photos (trajectory-aligned distillation, slide 19)",
     net="unet", make_task=_oftsr_student_task, evaluate=evaluate_oftsr, teacher="oftsr-teacher-photos",
-    tiers={
-        "smoke": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["smoke"],
-                  "data": {"source": "package-photos", "batch": 4, "patch": 32, **SR4_DATA},
-                  "eval": _PHOTO_EVAL["smoke"], "train": {**_SMOKE_TRAIN, "lr": 1e-4}},
-        "cpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["cpu"],
-                "data": {**CORPUS_DATA, "batch": 24, "patch": 32, **SR4_DATA}, "eval": _PHOTO_EVAL["cpu"],
-                "train": {"steps": 700, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50,
-                          "ema_decay": 0.995}},
-        "gpu": {"sigma_p": 0.2, "distill": DISTILL, "model": _SR_PHOTO_MODELS["gpu"],
-                "data": {**CORPUS_DATA, "batch": 64, "patch": 64, **SR4_DATA}, "eval": _PHOTO_EVAL["gpu"],
-                "train": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000,
-                          "ema_decay": 0.9995}},
-    },
+    tiers=_oftsr_tiers("photos", {
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
+        "cpu": {"steps": 700, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "gpu": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}},
+        student=True),
 )
 
 # --------------------------------------------------------------------------------------------------

@@ -67,7 +67,13 @@ def teacher_model(name: str, tier: str, device="cpu", progress: bool = True) -> 
             return hub.load(name, device)
         except hub.CheckpointError as err:
             print(f"{err}\n-> training the teacher {name!r} at tier {tier!r} instead")
-    out = run(name, tier, default_run_dir(name, tier), device, progress=progress, evaluate=False)
+    return _train_instead(name, tier, None, device, progress)
+
+
+def _train_instead(recipe: str, tier: str, run_dir, device, progress) -> torch.nn.Module:
+    """The fallback of ``load_or_train`` and ``teacher_model``: recipe ``recipe`` trained at ``tier`` in
+    ``run_dir`` (default ``runs/<recipe>-<tier>``, so an interrupted training resumes), in eval mode."""
+    out = run(recipe, tier, run_dir or default_run_dir(recipe, tier), device, progress=progress, evaluate=False)
     return out["model"].eval().requires_grad_(False)
 
 
@@ -101,5 +107,4 @@ def load_or_train(name: str, tier: str | None = None, run_dir=None, device="cpu"
         recipe = entry.get("recipe", name)
         tier = tier or entry.get("tier", "cpu")
         print(f"{err}\n-> training recipe {recipe!r} at tier {tier!r} instead")
-        out = run(recipe, tier, run_dir or default_run_dir(name, tier), device, progress=progress, evaluate=False)
-        return out["model"].eval().requires_grad_(False)
+        return _train_instead(recipe, tier, run_dir or default_run_dir(name, tier), device, progress)
