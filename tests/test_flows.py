@@ -116,6 +116,30 @@ def test_gaussian_mixture_velocity_matches_the_single_gaussian_oracle_and_sample
         ring.velocity(torch.zeros(3, 3), torch.zeros(3))
 
 
+def test_gaussian_mixture_from_a_shifted_source_and_from_a_point():
+    """Chapter 6's sources: from N(μ₀, σ₀² I) the exact ODE still ends on the data (every mode, its width); from
+    a point (σ₀ = 0) every trajectory is the straight line to the data mean, the posterior mean of the flow."""
+    from genir_mini.priors.toy2d import GaussianMixture
+
+    means = [[1.0, -1.0], [-1.0, 1.0]]
+    shifted = GaussianMixture(means, 0.1, source_mean=[0.5, 0.2], source_std=0.3)
+    x0 = shifted.sample_source(4000, torch.Generator().manual_seed(3))
+    assert torch.allclose(x0.mean(0), torch.tensor([0.5, 0.2]), atol=0.02) and torch.allclose(x0.std(0), torch.tensor(0.3), atol=0.01)
+    out = sample(HeunMap(shifted.velocity), x0, uniform_grid(200))
+    labels = shifted.posterior_weights(out, torch.ones(4000)).argmax(1)
+    assert abs(labels.float().mean().item() - 0.5) < 0.03
+    spread = (out - shifted.means[labels].float()).norm(dim=1).pow(2).mean().div(2).sqrt()
+    assert abs(spread.item() - 0.1) < 0.01
+    point = GaussianMixture(means, 0.1, weights=[0.7, 0.3], source_mean=[0.2, 0.2], source_std=0.0)
+    start = point.sample_source(5)
+    assert torch.equal(start, torch.tensor([[0.2, 0.2]]).expand(5, 2))
+    mean = torch.tensor([0.4, -0.4])  # 0.7·(1, −1) + 0.3·(−1, 1)
+    assert torch.allclose(point.velocity(start, torch.zeros(5)), mean - start, atol=1e-6)
+    assert torch.allclose(sample(EulerMap(point.velocity), start, uniform_grid(10)), mean.expand(5, 2), atol=1e-5)
+    with pytest.raises(ValueError, match="source_std"):
+        GaussianMixture(means, 0.1, source_std=-1.0)
+
+
 def test_generate_integrates_noise_to_images():
     """``generate`` is the seeded Euler/Heun flow-map sampler from noise, returned as images in [0, 1]."""
     _, gauss = schedule_and_data()

@@ -1,11 +1,13 @@
-"""Two-dimensional data whose flow-matching velocity is known in closed form (chapter 4; tests of every
-flow method): a mixture of isotropic Gaussians as data at t = 1, standard Gaussian noise at t = 0.
+"""Two-dimensional data whose flow-matching velocity is known in closed form (chapter 4; chapter 6; tests of
+every flow method): a mixture of isotropic Gaussians as data at t = 1 and an independent Gaussian source
+N(μ₀, σ₀² I) at t = 0 (standard noise by default; chapter 6's noise-augmented source (6.1) otherwise).
 
 For component j (weight π_j, mean m_j, std s_j) and x_t = (1 − t)x₀ + t x₁:
-x_t | j ~ N(t m_j, v_j(t) I) with v_j(t) = (1 − t)² + t² s_j², and
-E[x₁ − x₀ | x_t, j] = m_j + (t s_j² − (1 − t))/v_j(t) · (x_t − t m_j).
+x_t | j ~ N(c_j(t), v_j(t) I) with c_j(t) = (1 − t)μ₀ + t m_j, v_j(t) = (1 − t)² σ₀² + t² s_j², and
+E[x₁ − x₀ | x_t, j] = m_j − μ₀ + (t s_j² − (1 − t) σ₀²)/v_j(t) · (x_t − c_j(t)).
 The marginal velocity is the posterior-weighted average over components, with weights
-w_j(x_t) ∝ π_j N(x_t; t m_j, v_j(t) I).
+w_j(x_t) ∝ π_j N(x_t; c_j(t), v_j(t) I). With σ₀ = 0 (a point source) v_j(0) = 0: there the velocity is its
+limit, Σ_j π_j m_j − μ₀.
 """
 
 import math
@@ -14,9 +16,10 @@ import torch
 
 
 class GaussianMixture:
-    """Data ``(N, d)``: ``means`` (K, d), ``stds`` a number or (K,), ``weights`` (K,) (default uniform)."""
+    """Data ``(N, d)``: ``means`` (K, d), ``stds`` a number or (K,), ``weights`` (K,) (default uniform); the flow
+    starts from N(``source_mean``, ``source_std``² I) (``source_mean`` a number or (d,); default N(0, I))."""
 
-    def __init__(self, means, stds=0.1, weights=None):
+    def __init__(self, means, stds=0.1, weights=None, source_mean=0.0, source_std=1.0):
         self.means = torch.as_tensor(means, dtype=torch.float64)
         if self.means.ndim != 2:
             raise ValueError(f"means must have shape (K, d), got {tuple(self.means.shape)}")
@@ -29,6 +32,10 @@ class GaussianMixture:
         if (self.stds <= 0).any():
             raise ValueError("stds must be positive")
         self.weights = weights
+        self.source_mean = torch.as_tensor(source_mean, dtype=torch.float64).expand(self.dim).clone()
+        if not isinstance(source_std, (int, float)) or source_std < 0:
+            raise ValueError(f"source_std must be a non-negative number, got {source_std!r}")
+        self.source_std = float(source_std)
 
     @classmethod
     def ring(cls, k: int = 8, radius: float = 2.0, std: float = 0.15):
@@ -46,21 +53,37 @@ class GaussianMixture:
                                                                         dtype=torch.float64)
         return (x.float(), labels) if return_labels else x.float()
 
+    def sample_source(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, d)`` draws of the source x₀ ~ N(μ₀, σ₀² I)."""
+        noise = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
+        return (self.source_mean + self.source_std * noise).float()
+
+    def _moments(self, t: torch.Tensor):
+        """c_j(t) ``(N, K, d)`` and v_j(t) ``(N, K, 1)`` for ``t`` ``(N, 1, 1)``; v_j clamped above 0."""
+        centre = (1 - t) * self.source_mean + t * self.means[None]
+        var = (1 - t) ** 2 * self.source_std**2 + t**2 * self.stds[None, :, None] ** 2
+        return centre, var.clamp_min(1e-300)
+
     def posterior_weights(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """w_j(x_t): ``(N, K)`` probabilities that x_t came from component j."""
-        x, t = x.double(), t.double().view(-1, 1)
-        var = (1 - t) ** 2 + t**2 * self.stds[None] ** 2                                   # (N, K)
-        d2 = ((x[:, None, :] - t[:, :, None] * self.means[None]) ** 2).sum(-1)             # (N, K)
+        """w_j(x_t): ``(N, K)`` probabilities that x_t came from component j (the prior π at a point source's t = 0)."""
+        td = t.double().view(-1, 1, 1)
+        centre, var = self._moments(td)
+        d2 = ((x.double()[:, None, :] - centre) ** 2).sum(-1)                               # (N, K)
+        var = var[..., 0]
         logits = self.weights.log()[None] - d2 / (2 * var) - 0.5 * self.dim * var.log()
-        return logits.softmax(1)
+        point = (td.view(-1, 1) == 0) & (self.source_std == 0)
+        return torch.where(point, self.weights[None], logits.softmax(1))
 
     def velocity(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The exact marginal velocity E[x₁ − x₀ | x_t = x] for ``x`` (N, d), ``t`` (N,)."""
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (N, {self.dim}), got {tuple(x.shape)}")
         xd, td = x.double(), t.double().view(-1, 1, 1)
+        centre, var = self._moments(td)
         s2 = self.stds[None, :, None] ** 2
-        var = (1 - td) ** 2 + td**2 * s2
-        per_component = self.means[None] + (td * s2 - (1 - td)) / var * (xd[:, None, :] - td * self.means[None])
+        gain = (td * s2 - (1 - td) * self.source_std**2) / var
+        per_component = self.means[None] - self.source_mean + gain * (xd[:, None, :] - centre)
+        point = (td == 0) & (self.source_std == 0)  # the limit t → 0 of a point source
+        per_component = torch.where(point, self.means[None] - self.source_mean, per_component)
         w = self.posterior_weights(x, t)
         return (w[:, :, None] * per_component).sum(1).to(x.dtype)
