@@ -117,14 +117,15 @@ def test_gaussian_mixture_velocity_matches_the_single_gaussian_oracle_and_sample
 
 
 def test_gaussian_mixture_from_a_shifted_source_and_from_a_point():
-    """Chapter 6's sources: from N(μ₀, σ₀² I) the exact ODE still ends on the data (every mode, its width); from
-    a point (σ₀ = 0) every trajectory is the straight line to the data mean, the posterior mean of the flow."""
+    """Chapter 6's sources: from N(μ₀, σ₀² I) the exact ODE still ends on the data (every mode, its width);
+    from a point (σ₀ = 0) every trajectory is the straight line to the data mean."""
     from genir_mini.priors.toy2d import GaussianMixture
 
     means = [[1.0, -1.0], [-1.0, 1.0]]
     shifted = GaussianMixture(means, 0.1, source_mean=[0.5, 0.2], source_std=0.3)
     x0 = shifted.sample_source(4000, torch.Generator().manual_seed(3))
-    assert torch.allclose(x0.mean(0), torch.tensor([0.5, 0.2]), atol=0.02) and torch.allclose(x0.std(0), torch.tensor(0.3), atol=0.01)
+    assert torch.allclose(x0.mean(0), torch.tensor([0.5, 0.2]), atol=0.02)
+    assert torch.allclose(x0.std(0), torch.tensor(0.3), atol=0.01)
     out = sample(HeunMap(shifted.velocity), x0, uniform_grid(200))
     labels = shifted.posterior_weights(out, torch.ones(4000)).argmax(1)
     assert abs(labels.float().mean().item() - 0.5) < 0.03
@@ -138,6 +139,8 @@ def test_gaussian_mixture_from_a_shifted_source_and_from_a_point():
     assert torch.allclose(sample(EulerMap(point.velocity), start, uniform_grid(10)), mean.expand(5, 2), atol=1e-5)
     with pytest.raises(ValueError, match="source_std"):
         GaussianMixture(means, 0.1, source_std=-1.0)
+    with pytest.raises(ValueError, match="source_mean"):
+        GaussianMixture(means, 0.1, source_mean=[0.0, 0.0, 0.0])
 
 
 def test_generate_integrates_noise_to_images():

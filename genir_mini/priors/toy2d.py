@@ -32,7 +32,11 @@ class GaussianMixture:
         if (self.stds <= 0).any():
             raise ValueError("stds must be positive")
         self.weights = weights
-        self.source_mean = torch.as_tensor(source_mean, dtype=torch.float64).expand(self.dim).clone()
+        source_mean = torch.as_tensor(source_mean, dtype=torch.float64)
+        if source_mean.ndim > 1 or source_mean.numel() not in (1, self.dim):
+            raise ValueError(f"source_mean must be a number or {self.dim} numbers, got shape "
+                             f"{tuple(source_mean.shape)}")
+        self.source_mean = source_mean.expand(self.dim).clone()
         if not isinstance(source_std, (int, float)) or source_std < 0:
             raise ValueError(f"source_std must be a non-negative number, got {source_std!r}")
         self.source_std = float(source_std)
@@ -65,7 +69,8 @@ class GaussianMixture:
         return centre, var.clamp_min(1e-300)
 
     def posterior_weights(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """w_j(x_t): ``(N, K)`` probabilities that x_t came from component j (the prior π at a point source's t = 0)."""
+        """w_j(x_t): ``(N, K)`` probabilities that x_t came from component j (π itself at a point source's
+        t = 0)."""
         td = t.double().view(-1, 1, 1)
         centre, var = self._moments(td)
         d2 = ((x.double()[:, None, :] - centre) ** 2).sum(-1)                               # (N, K)
