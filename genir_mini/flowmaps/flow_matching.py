@@ -47,14 +47,15 @@ def fm_loss(model, x1: torch.Tensor, generator: torch.Generator | None = None, s
 
 
 def generate(model, n: int, shape, steps: int = 20, method: str = "euler", seed: int = 0, batch: int = 250,
-             device=None) -> torch.Tensor:
+             device=None, flow_map=None) -> torch.Tensor:
     """``n`` images (n, *shape) in [0, 1], on the CPU, from a velocity model, ``steps`` uniform Euler/Heun steps
-    from noise (t = 0) to data (t = 1), seeded; sampled on ``device`` (default: the model's)."""
+    from noise (t = 0) to data (t = 1), seeded; sampled on ``device`` (default: the model's). ``flow_map``
+    replaces the steps of ``method`` by any flow map of ``model`` (MeanFlow's, ch. 7)."""
     if device is None:
         from ..nets import device_of
 
         device = device_of(model)
-    stepper = STEPPERS[check_choice(method, "method", STEPPERS)](model)
+    stepper = flow_map or STEPPERS[check_choice(method, "method", STEPPERS)](model)
     generator = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, batch):

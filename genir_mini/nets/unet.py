@@ -30,8 +30,9 @@ torch.set_flush_denormal(True)
 def time_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
     """Sinusoidal features ``(N, dim)`` of times ``t`` ``(N,)`` in [0, 1] (scaled by 1000 as in DDPM)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-    angles = 1000.0 * t.float()[:, None] * freqs[None]
+    dtype = t.dtype if t.is_floating_point() else torch.float32
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=dtype) / half)
+    angles = 1000.0 * t.to(dtype)[:, None] * freqs[None]
     return torch.cat([angles.cos(), angles.sin()], dim=1)
 
 
@@ -106,7 +107,7 @@ class UNet(nn.Module):
         self.blocks, self.levels = blocks, len(channels)
 
     def _times(self, x, t, name):
-        t = torch.as_tensor(t, dtype=torch.float32, device=x.device)
+        t = torch.as_tensor(t, dtype=x.dtype if x.is_floating_point() else torch.float32, device=x.device)
         if t.ndim == 0:
             t = t.expand(x.shape[0])
         if t.shape != (x.shape[0],):

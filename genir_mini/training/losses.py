@@ -1,8 +1,8 @@
 """The training losses of the recipes: ``loss_fn(model, batch, generator)`` closures built from a config.
 
 The denoiser's L1 loss and the classifier's cross-entropy live here; the DDPM ε-loss, the flow-matching
-loss and OFTSR's teacher and distillation losses are those of ``priors.diffusion``, ``flowmaps.flow_matching``
-and ``flowmaps.oftsr``.
+loss, the MeanFlow loss and OFTSR's teacher and distillation losses are those of ``priors.diffusion``,
+``flowmaps.flow_matching``, ``flowmaps.meanflow`` and ``flowmaps.oftsr``.
 """
 
 import torch
@@ -37,9 +37,10 @@ def classifier_loss(config: dict):
 
 
 def generative_loss(config: dict):
-    """The DDPM ε-loss with ``config["schedule"]`` (``objective: ddpm``) or the flow-matching loss with
-    ``config["time_sampler"]`` (default ``uniform``)."""
-    from ..flowmaps import flow_matching
+    """The DDPM ε-loss with ``config["schedule"]`` (``objective: ddpm``), the MeanFlow loss with
+    ``config["meanflow"]`` (``objective: meanflow``, overriding ``flowmaps.meanflow.DEFAULTS``) or the
+    flow-matching loss with ``config["time_sampler"]`` (default ``uniform``)."""
+    from ..flowmaps import flow_matching, meanflow
     from ..priors import diffusion
 
     if config["objective"] == "ddpm":
@@ -47,6 +48,9 @@ def generative_loss(config: dict):
 
         def loss_fn(model, batch, generator):
             return diffusion.eps_loss(model, batch, schedule, generator)
+    elif config["objective"] == "meanflow":
+        def loss_fn(model, batch, generator):
+            return meanflow.loss(model, batch, generator, **config.get("meanflow", {}))
     else:
         def loss_fn(model, batch, generator):
             return flow_matching.fm_loss(model, batch, generator, config.get("time_sampler", "uniform"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import nets
-from ..flowmaps import oftsr
+from ..flowmaps import meanflow, oftsr
 from ..hub import TIERS
 from .batches import blur_batches, classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
 from .evaluate import (
@@ -50,6 +50,11 @@ class Recipe:
     # a distillation's teacher: the recipe (trained at the same tier) whose model the loss uses and whose
     # weights start this one; each tier's "model" must then be the teacher tier's
     teacher: str | None = None
+    # the recipe (trained at the same tier) whose weights start this one, if not the teacher's, and how:
+    # ``start(model, source_model)`` (default: load its state dict; MeanFlow widens a velocity network's time
+    # input, ``flowmaps.meanflow.start_from_velocity``)
+    start_from: str | None = None
+    start: Callable | None = None
 
     def config(self, tier: str) -> dict:
         if tier not in self.tiers:
@@ -127,23 +132,36 @@ def _generative_task(config):
     return generative_batches(config), generative_loss(config)
 
 
-def _digit_tiers(objective):
+_DIGIT_SAMPLERS = {
+    "ddpm": [["ddpm", 1000], ["ddpm", 100], ["ddim", 100], ["ddim", 20], ["ddim", 10]],
+    "fm": [["euler", 100], ["euler", 20], ["euler", 10], ["euler", 4], ["euler", 1], ["heun", 20]],
+    "meanflow": [["mean", 1], ["mean", 2], ["mean", 4], ["mean", 10]],
+}
+
+
+def _digit_tiers(objective, train=None):
+    """The smoke/cpu/gpu configs of a digit generator: one network, data and evaluation for every objective
+    (MeanFlow's network takes a second time input), with ``train`` overriding each tier's training settings."""
     base = {"objective": objective, "schedule": "linear"} if objective == "ddpm" else {"objective": objective}
-    samplers = ([["ddpm", 1000], ["ddpm", 100], ["ddim", 100], ["ddim", 20], ["ddim", 10]] if objective == "ddpm"
-                else [["euler", 100], ["euler", 20], ["euler", 10], ["euler", 4], ["euler", 1], ["heun", 20]])
-    return {
-        "smoke": {**base, "model": {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16},
-                  "data": {"source": "digits", "batch": 8}, "eval": {"samples": 16, "samplers": [samplers[-1][:1] + [2]]},
+    samplers = _DIGIT_SAMPLERS[objective]
+    times = {"time_inputs": 2} if objective == "meanflow" else {}
+    tiers = {
+        "smoke": {**base, "model": {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16, **times},
+                  "data": {"source": "digits", "batch": 8},
+                  "eval": {"samples": 16, "samplers": [[samplers[-1][0], 2]]},
                   "train": {"steps": 4, "lr": 1e-3, "checkpoint_every": 2, "ema_decay": 0.9}},
-        "cpu": {**base, "model": {"in_channels": 1, "channels": [32, 64, 64], "blocks": 1},
+        "cpu": {**base, "model": {"in_channels": 1, "channels": [32, 64, 64], "blocks": 1, **times},
                 "data": {"source": "digits", "batch": 64}, "eval": {"samples": 500, "samplers": samplers},
                 "train": {"steps": 5000, "lr": 1e-3, "warmup_steps": 200, "checkpoint_every": 250,
                           "ema_decay": 0.999}},
-        "gpu": {**base, "model": {"in_channels": 1, "channels": [64, 128, 128], "blocks": 2},
+        "gpu": {**base, "model": {"in_channels": 1, "channels": [64, 128, 128], "blocks": 2, **times},
                 "data": {"source": "digits", "batch": 256}, "eval": {"samples": 1000, "samplers": samplers},
                 "train": {"steps": 20000, "lr": 5e-4, "warmup_steps": 500, "checkpoint_every": 1000,
                           "ema_decay": 0.9995}},
     }
+    for tier, settings in (train or {}).items():
+        tiers[tier]["train"].update(settings)
+    return tiers
 
 
 DDPM_DIGITS = Recipe(
@@ -158,6 +176,25 @@ FM_DIGITS = Recipe(
     description="flow matching / rectified flow (noise at t = 0, data at t = 1) on 28×28 handwritten digits",
     net="unet", make_task=_generative_task, evaluate=evaluate_generator,
     tiers=_digit_tiers("fm"),
+)
+
+# MeanFlow (chapter 7) on the same digits with the same network (plus the jump's time input) and budget as
+# fm-digits, from scratch; and started from fm-digits' weights (u(x, t, s) = v(x, t) at step 0), for a third
+# of the steps at a lower learning rate.
+MEANFLOW_DIGITS = Recipe(
+    name="meanflow-digits",
+    description="MeanFlow (average velocity u(x_t, t, s), one-step generation) on 28×28 digits, from scratch",
+    net="unet", make_task=_generative_task, evaluate=evaluate_generator,
+    tiers=_digit_tiers("meanflow"),
+)
+
+MEANFLOW_DIGITS_FROM_FM = Recipe(
+    name="meanflow-digits-from-fm",
+    description="MeanFlow on 28×28 digits, started from the flow-matching model fm-digits",
+    net="unet", make_task=_generative_task, evaluate=evaluate_generator,
+    tiers=_digit_tiers("meanflow", {"cpu": {"steps": 1500, "lr": 3e-4, "warmup_steps": 50},
+                                    "gpu": {"steps": 6000, "lr": 2e-4}}),
+    start_from="fm-digits", start=meanflow.start_from_velocity,
 )
 
 DDPM_PHOTOS = Recipe(
@@ -338,7 +375,8 @@ def _converse_recipe(task: str, variant: str) -> Recipe:
 CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
                     for variant in ("converse", "conv", "convt")]
 
-RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
+RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS,
+                               MEANFLOW_DIGITS_FROM_FM, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
                                OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS,
                                *CONVERSE_RECIPES)}
 

@@ -1,0 +1,176 @@
+"""MeanFlow (chapter 7; Geng, Deng, Bai, Kolter and He, 2025; the talk's slides 24–27): a network of the
+*average* velocity, trained with an identity that needs one Jacobian-vector product, so that one step of its
+flow map is a whole generation.
+
+The book's time convention (t = 0 source, t = 1 data, as ``flow_matching``) and model units [−1, 1]:
+
+* average velocity (7.1): u(x_t, t, s) = 1/(s − t) ∫ₜˢ v(x_τ, τ) dτ, so x_s = x_t + (s − t)·u(x_t, t, s)
+  (``base.AverageVelocityMap``) and u(x, t, t) = v(x, t);
+* MeanFlow identity (7.2): differentiating (s − t)·u(x_t, t, s) = ∫ₜˢ v dτ in t with s held fixed gives
+  u = v + (s − t)·du/dt, with the total derivative du/dt = ∂ₓu·v + ∂ₜu along the trajectory;
+* training target (7.3): u_tgt = SG[v + (s − t)·du/dt], du/dt one ``torch.func.jvp`` of u_θ with tangents
+  (v, 1, 0) on (x_t, t, s); v is the conditional velocity x₁ − x₀ (from scratch) or a frozen teacher's
+  velocity (MeanFlow distillation, MFSR), possibly guided: v_∅ + w·(v_c − v_∅) (7.5);
+* loss (7.4): Δ² = Σ_pixels (u_θ − u_tgt)² per sample, weighted adaptively by SG[1/(Δ² + c)^p].
+
+The papers run time the other way (data at 0, noise at 1: z_t = (1 − t)x + tε, u(z_t, r, t) with r < t,
+z_r = z_t − (t − r)·u, target v − (t − r)·du/dt). With τ = 1 − t the two are one identity:
+t_ours = 1 − t_MF, s_ours = 1 − r_MF, u_ours = −u_MF, v_ours = −v_MF and d/dt_ours = −d/dt_MF;
+``tests/test_meanflow.py`` checks it on a network.
+
+Networks: a ``UNet(time_inputs=2)`` conditioned, like the official code, on (t, h) with h = s − t the length
+of the jump (``average_velocity`` binds that); ``start_from_velocity`` starts it from a flow-matching
+velocity network (u(x, t, s) = v(x, t) at initialisation), which the MeanFlow users report stabilises
+training.
+"""
+
+import torch
+
+from .._checks import check_image
+from ..units import to_signed
+from .base import AverageVelocityMap, time_batch
+from .flow_matching import interpolate, velocity_target
+
+# The official settings (arXiv 2505.13447; the authors' JAX code for ImageNet latents, their PyTorch code
+# for CIFAR-10 pixels), mapped to the book's time: a logit-normal LN(μ, σ) of the paper's t is LN(−μ, σ) of
+# ours. ``fraction_equal`` is the share of samples with s = t (the JAX ``data_proportion``; the PyTorch
+# ``ratio`` is its complement).
+OFFICIAL_SETTINGS = {
+    "imagenet": {"mean": 0.4, "std": 1.0, "fraction_equal": 0.75, "p": 1.0, "c": 1e-2},
+    "cifar10": {"mean": 2.0, "std": 2.0, "fraction_equal": 0.25, "p": 0.75, "c": 1e-3},
+}
+# The book's digits (28×28 pixels, a small UNet: the CIFAR-10 setting's kind of model) with the boundary
+# share of ImageNet's, which the users who saw CIFAR-10 runs diverge report stabilises training.
+DEFAULTS = {"mean": 2.0, "std": 2.0, "fraction_equal": 0.75, "p": 0.75, "c": 1e-3}
+
+
+def _column(t, x):
+    return time_batch(t, x).view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+
+
+def average_velocity(net, cond: torch.Tensor | None = None):
+    """``u(x, t, s) = net(x, t, s − t[, cond=cond])``: a ``UNet(time_inputs=2)`` as the average velocity of
+    (7.1), conditioned on (t, h = s − t) as the official code; ``cond`` binds a conditional network's input."""
+
+    def u(x, t, s):
+        t, s = time_batch(t, x), time_batch(s, x)
+        return net(x, t, s - t) if cond is None else net(x, t, s - t, cond=cond)
+
+    return u
+
+
+def flow_map(net, cond: torch.Tensor | None = None) -> AverageVelocityMap:
+    """The model's flow map f(x_t, t, s) = x_t + (s − t)·u_θ(x_t, t, s): 1 NFE per step, any time grid."""
+    return AverageVelocityMap(average_velocity(net, cond))
+
+
+def sample_times(n: int, generator: torch.Generator | None = None, mean: float = DEFAULTS["mean"],
+                 std: float = DEFAULTS["std"], fraction_equal: float = DEFAULTS["fraction_equal"]):
+    """Training times ``(t, s)``, two ``(n,)`` tensors with t ≤ s: the smaller and larger of two logit-normal
+    draws sigmoid(mean + std·n), then s = t for a random ``fraction_equal`` of the samples (flow matching)."""
+    if not 0 <= fraction_equal <= 1:
+        raise ValueError(f"fraction_equal must lie in [0, 1], got {fraction_equal!r}")
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    a, b = torch.sigmoid(mean + std * torch.randn(2, n, generator=generator))
+    t, s = torch.minimum(a, b), torch.maximum(a, b)
+    equal = torch.rand(n, generator=generator) < fraction_equal
+    return t, torch.where(equal, t, s)
+
+
+def identity_target(u_fn, x_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor, v: torch.Tensor):
+    """``(u, target)`` of (7.3): u = u_fn(x_t, t, s) (with gradient) and target = SG[v + (s − t)·du/dt], where
+    du/dt = ∂ₓu·v + ∂ₜu is one forward-mode product (``torch.func.jvp``, tangents (v, 1, 0) on (x_t, t, s)).
+
+    ``x_t``, ``v``: ``(N, ...)``; ``t``, ``s``: ``(N,)``. The product costs about one more forward pass.
+    """
+    if v.shape != x_t.shape:
+        raise ValueError(f"v must have x_t's shape {tuple(x_t.shape)}, got {tuple(v.shape)}")
+    t, s = time_batch(t, x_t), time_batch(s, x_t)
+    u, du_dt = torch.func.jvp(lambda x, tau: u_fn(x, tau, s), (x_t, t), (v, torch.ones_like(t)))
+    return u, (v + _column(s - t, x_t) * du_dt).detach()
+
+
+def adaptive_loss(u: torch.Tensor, target: torch.Tensor, p: float = DEFAULTS["p"], c: float = DEFAULTS["c"]):
+    """(7.4): mean over the batch of SG[w]·Δ², Δ² = Σ_pixels (u − target)², w = 1/(Δ² + c)^p (p = 0: the
+    plain squared error, summed over pixels)."""
+    delta2 = (u - target).pow(2).flatten(1).sum(1)
+    return (delta2 / (delta2.detach() + c).pow(p)).mean()
+
+
+def loss(net, x1: torch.Tensor, generator: torch.Generator | None = None, **settings) -> torch.Tensor:
+    """MeanFlow from scratch (7.3)–(7.4) on data ``x1`` ``(N, C, H, W)`` in [0, 1]: x₀ ~ N(0, I), (t, s) from
+    ``sample_times``, x_t = (1 − t)·x₀ + t·x₁, v = x₁ − x₀; ``settings`` override ``DEFAULTS``."""
+    check_image(x1, "x1", value_range=True)
+    settings = _settings(settings)
+    device = next(net.parameters()).device
+    z1 = to_signed(x1)
+    x0 = torch.randn(z1.shape, generator=generator)
+    t, s = sample_times(len(z1), generator, settings["mean"], settings["std"], settings["fraction_equal"])
+    x_t = interpolate(x0, z1, t).to(device)
+    u, target = identity_target(average_velocity(net), x_t, t.to(device), s.to(device),
+                                velocity_target(x0, z1).to(device))
+    return adaptive_loss(u, target, settings["p"], settings["c"])
+
+
+def guided_velocity(teacher, cond: torch.Tensor, w: float = 1.0):
+    """The teacher's velocity with classifier-free guidance (7.5), v(x, t) = v_∅ + w·(v_c − v_∅) with
+    v_c = teacher(x, t, cond=cond) and v_∅ = teacher(x, t, cond=0) (the dropped condition of its training);
+    w = 1 is the plain conditional velocity (one evaluation)."""
+
+    def v(x, t):
+        t = time_batch(t, x)
+        v_c = teacher(x, t, cond=cond)
+        if w == 1:
+            return v_c
+        v_null = teacher(x, t, cond=torch.zeros_like(cond))
+        return v_null + w * (v_c - v_null)
+
+    return v
+
+
+def distillation_loss(student, teacher_velocity, x0: torch.Tensor, x1: torch.Tensor, cond: torch.Tensor,
+                      generator: torch.Generator | None = None, **settings) -> torch.Tensor:
+    """MeanFlow distillation (MFSR): (7.3)–(7.4) with a frozen teacher's velocity ``teacher_velocity(x, t)``
+    (e.g. ``guided_velocity``) in place of x₁ − x₀, in the target and as the tangent; x_t = (1 − t)·x₀ + t·x₁
+    on the teacher's path (``x0`` its source, ``x1`` the data, ``(N, C, H, W)`` in model units) and the student
+    ``u_φ(x_t, t, s | cond)``. At s = t the target is the teacher's velocity: the student starts as it."""
+    settings = _settings(settings)
+    t, s = sample_times(len(x1), generator, settings["mean"], settings["std"], settings["fraction_equal"])
+    t, s = t.to(x1.device), s.to(x1.device)
+    x_t = interpolate(x0, x1, t)
+    with torch.no_grad():
+        v = teacher_velocity(x_t, t)
+    u, target = identity_target(average_velocity(student, cond), x_t, t, s, v)
+    return adaptive_loss(u, target, settings["p"], settings["c"])
+
+
+def _settings(settings: dict) -> dict:
+    unknown = set(settings) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown MeanFlow setting(s) {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
+    return {**DEFAULTS, **settings}
+
+
+@torch.no_grad()
+def start_from_velocity(net: torch.nn.Module, velocity_net: torch.nn.Module) -> torch.nn.Module:
+    """Copy a velocity ``UNet`` (one time input) into an average-velocity ``UNet(time_inputs=2)`` of the same
+    shape, so that u(x, t, s) = v(x, t) for every s: the weights of h = s − t's time features start at zero.
+    Returns ``net``."""
+    source, state = velocity_net.state_dict(), net.state_dict()
+    if set(source) != set(state):
+        raise ValueError("velocity_net must be a UNet of net's shape with one time input")
+    for name, value in source.items():
+        if name == "time_mlp.0.weight" and value.shape != state[name].shape:
+            widened = torch.zeros_like(state[name])
+            widened[:, :value.shape[1]] = value
+            value = widened
+        if value.shape != state[name].shape:
+            raise ValueError(f"velocity_net's {name} has shape {tuple(value.shape)}, net's {tuple(state[name].shape)}")
+        state[name] = value
+    net.load_state_dict(state)
+    return net
+
+
+__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "average_velocity", "flow_map", "sample_times", "identity_target",
+           "adaptive_loss", "loss", "guided_velocity", "distillation_loss", "start_from_velocity"]
