@@ -166,7 +166,8 @@ def start_from_velocity(net: torch.nn.Module, velocity_net: torch.nn.Module) -> 
             widened[:, :value.shape[1]] = value
             value = widened
         if value.shape != state[name].shape:
-            raise ValueError(f"velocity_net's {name} has shape {tuple(value.shape)}, net's {tuple(state[name].shape)}")
+            raise ValueError(f"velocity_net's {name} has shape {tuple(value.shape)}, "
+                             f"net's {tuple(state[name].shape)}")
         state[name] = value
     net.load_state_dict(state)
     return net

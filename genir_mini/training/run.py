@@ -63,8 +63,8 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
 
 
 def teacher_model(name: str, tier: str, device="cpu", progress: bool = True) -> torch.nn.Module:
-    """The teacher (or starting) recipe ``name``'s model at ``tier``: the shipped checkpoint if it is of that tier, else the
-    recipe trained at that tier in ``default_run_dir`` (resuming; the smoke tier takes seconds)."""
+    """The teacher (or starting) recipe ``name``'s model at ``tier``: the shipped checkpoint if it is of that
+    tier, else the recipe trained at that tier in ``default_run_dir`` (resuming; the smoke tier takes seconds)."""
     entry = hub.manifest().get(name)
     if entry is not None and entry.get("tier") == tier:
         try:

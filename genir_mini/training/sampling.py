@@ -8,8 +8,8 @@ from .._checks import check_choice
 def sample_images(model, config, sampler: str, nfe: int, n: int, seed: int = 0, device=None) -> torch.Tensor:
     """``n`` images (digits, or patches of the photograph recipes) in [0, 1] from a generative recipe's model
     with ``sampler`` at ``nfe`` network evaluations: ``ddpm`` (ancestral, β̃) or ``ddim`` (η = 0) for DDPM
-    models, ``euler`` or ``heun`` for flow models, ``mean`` (the
-    average-velocity flow map, ``nfe`` uniform steps) for MeanFlow models; on the CPU, sampled on ``device`` (default: the model's)."""
+    models, ``euler`` or ``heun`` for flow models, ``mean`` (the average-velocity flow map, ``nfe`` uniform
+    steps) for MeanFlow models; on the CPU, sampled on ``device`` (default: the model's)."""
     from ..flowmaps import flow_matching
     from ..priors import diffusion
 
