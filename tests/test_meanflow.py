@@ -113,7 +113,7 @@ def test_trained_on_the_oracle_its_boundary_is_the_velocity_and_one_step_is_the_
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     for _ in range(600):
         x1, x0 = TOY.sample(256, g), torch.randn(256, 2, generator=g)
-        t, s = meanflow.sample_times(256, g, mean=0.0, std=1.0, fraction_equal=0.5)
+        t, s = meanflow.sample_times(256, g, mean=0.0, std=1.0, fraction_equal=0.5, mean_s=None)
         x_t = (1 - t[:, None]) * x0 + t[:, None] * x1
         u, target = meanflow.identity_target(net, x_t, t, s, TOY.velocity(x_t, t))
         opt.zero_grad()
@@ -152,6 +152,9 @@ def test_sample_times_orders_and_shares_equal_times():
     t, s = meanflow.sample_times(20000, g, fraction_equal=0.25)
     assert (t <= s).all() and ((t >= 0) & (s <= 1)).all()
     assert abs((t == s).float().mean().item() - 0.25) < 0.02
+    # the default (improved CIFAR-10) law: s near the data end, t anywhere
+    t, s = meanflow.sample_times(20000, g, fraction_equal=0.0)
+    assert s.median() > 0.95 and 0.3 < t.median() < 0.8
     with pytest.raises(ValueError, match="fraction_equal"):
         meanflow.sample_times(4, g, fraction_equal=1.5)
     with pytest.raises(ValueError, match="std"):

@@ -143,6 +143,8 @@ def _digit_tiers(objective, train=None):
     """The smoke/cpu/gpu configs of a digit generator: one network, data and evaluation for every objective
     (MeanFlow's network takes a second time input), with ``train`` overriding each tier's training settings."""
     base = {"objective": objective, "schedule": "linear"} if objective == "ddpm" else {"objective": objective}
+    if objective == "meanflow":  # written out in the config (and so in the manifest)
+        base["meanflow"] = dict(meanflow.DEFAULTS)
     samplers = _DIGIT_SAMPLERS[objective]
     times = {"time_inputs": 2} if objective == "meanflow" else {}
     tiers = {
