@@ -46,7 +46,7 @@ def test_boundary_of_the_exact_average_velocity_is_the_velocity():
 def random_unet(seed=0):
     torch.manual_seed(seed)
     net = nets.build("unet", {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16,
-                              "time_inputs": 2}).double()
+                              "time_inputs": 2, "time_scale": 1.0}).double()
     with torch.no_grad():
         for p in net.parameters():  # zero-initialised heads would make u ≡ 0
             p.add_(0.05 * torch.randn_like(p))

@@ -18,10 +18,12 @@ z_r = z_t − (t − r)·u, target v − (t − r)·du/dt). With τ = 1 − t th
 t_ours = 1 − t_MF, s_ours = 1 − r_MF, u_ours = −u_MF, v_ours = −v_MF and d/dt_ours = −d/dt_MF;
 ``tests/test_meanflow.py`` checks it on a network.
 
-Networks: a ``UNet(time_inputs=2)`` conditioned, like the official code, on (t, h) with h = s − t the length
-of the jump (``average_velocity`` binds that); ``start_from_velocity`` starts it from a flow-matching
-velocity network (u(x, t, s) = v(x, t) at initialisation), which the MeanFlow users report stabilises
-training.
+Networks: a ``UNet(time_inputs=2, time_scale=1)`` conditioned, like the official code, on (t, h) with
+h = s − t the length of the jump (``average_velocity`` binds that). The slow time embedding matters: the
+target differentiates the network in t, and with DDPM's features (×1000, ``time_scale=1000``) ∂u/∂t grows
+without bound during training (chapter 7 measures it). ``start_from_velocity`` copies a flow-matching
+network of the same time embedding into an average-velocity one (u(x, t, s) = v(x, t) at initialisation),
+which the MeanFlow users report stabilises training.
 """
 
 import torch

@@ -175,8 +175,8 @@ class ConverseDeblur(nn.Module):
 
 
 def parameter_count(net: nn.Module) -> int:
-    """The number of trainable parameters."""
-    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+    """The number of learned parameters (counted whether or not they are frozen, as a loaded checkpoint's)."""
+    return sum(p.numel() for p in net.parameters())
 
 
 __all__ = ["VARIANTS", "LayerNorm2d", "spatial_layer", "upsampling_layer", "ConverseBlock", "ConverseDenoiser",

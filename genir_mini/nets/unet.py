@@ -27,12 +27,13 @@ from .._checks import check_image
 torch.set_flush_denormal(True)
 
 
-def time_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
-    """Sinusoidal features ``(N, dim)`` of times ``t`` ``(N,)`` in [0, 1] (scaled by 1000 as in DDPM)."""
+def time_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0, scale: float = 1000.0) -> torch.Tensor:
+    """Sinusoidal features ``(N, dim)`` of times ``t`` ``(N,)`` in [0, 1], scaled by ``scale`` (1000 as in DDPM:
+    the fastest feature then turns 1000 radians over [0, 1])."""
     half = dim // 2
     dtype = t.dtype if t.is_floating_point() else torch.float32
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=dtype) / half)
-    angles = 1000.0 * t.to(dtype)[:, None] * freqs[None]
+    angles = scale * t.to(dtype)[:, None] * freqs[None]
     return torch.cat([angles.cos(), angles.sin()], dim=1)
 
 
@@ -68,7 +69,7 @@ class UNet(nn.Module):
 
     def __init__(self, in_channels: int = 1, out_channels: int | None = None, channels=(32, 64, 64),
                  blocks: int = 1, cond_channels: int = 0, time_inputs: int = 1, time_dim: int = 64,
-                 groups: int = 8, dropout: float = 0.0):
+                 groups: int = 8, dropout: float = 0.0, time_scale: float = 1000.0):
         super().__init__()
         if time_inputs not in (1, 2):
             raise ValueError(f"time_inputs must be 1 or 2, got {time_inputs!r}")
@@ -77,7 +78,7 @@ class UNet(nn.Module):
         self.in_channels, self.cond_channels, self.time_inputs = in_channels, cond_channels, time_inputs
         self.out_channels = out_channels or in_channels
         self.factor = 2 ** (len(channels) - 1)
-        self.time_dim = time_dim
+        self.time_dim, self.time_scale = time_dim, time_scale
         emb_dim = 4 * time_dim
         self.time_mlp = nn.Sequential(nn.Linear(time_inputs * time_dim, emb_dim), nn.SiLU(),
                                       nn.Linear(emb_dim, emb_dim))
@@ -124,7 +125,7 @@ class UNet(nn.Module):
             raise ValueError(f"this UNet takes cond with {self.cond_channels} channels: pass cond exactly when "
                              "cond_channels > 0")
         times = [self._times(x, t, "t")] + ([self._times(x, s, "s")] if s is not None else [])
-        emb = self.time_mlp(torch.cat([time_features(v, self.time_dim) for v in times], dim=1))
+        emb = self.time_mlp(torch.cat([time_features(v, self.time_dim, scale=self.time_scale) for v in times], dim=1))
         if cond is not None:
             check_image(cond, "cond", channels=self.cond_channels)
             if cond.shape[-2:] != x.shape[-2:] or cond.shape[0] != x.shape[0]:

@@ -44,16 +44,12 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
     with torch.random.fork_rng():  # seeded initialisation, without touching the caller's generator
         torch.manual_seed(config["train"].get("seed", 0))
         model = recipe.build_model(config["model"])
-    teacher = None if recipe.teacher is None else teacher_model(recipe.teacher, tier, device, progress)
-    # a distillation's student starts as its teacher, a fine-tuning as its start_from (a resumed run then
-    # loads its own weights)
-    source = teacher if recipe.start_from is None else teacher_model(recipe.start_from, tier, device, progress)
-    if source is not None:
-        if recipe.start is None:
-            model.load_state_dict(source.state_dict())
-        else:
-            recipe.start(model, source)
-    batch_fn, loss_fn = recipe.make_task(config) if teacher is None else recipe.make_task(config, teacher)
+    if recipe.teacher is None:
+        batch_fn, loss_fn = recipe.make_task(config)
+    else:  # a distillation: the student starts as its teacher (a resumed run then loads its own weights)
+        teacher = teacher_model(recipe.teacher, tier, device, progress)
+        model.load_state_dict(teacher.state_dict())
+        batch_fn, loss_fn = recipe.make_task(config, teacher)
     result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
                    progress=progress)
     figures = recipe.evaluate(result.ema, config) if evaluate and is_main_process() else {}
@@ -63,8 +59,8 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
 
 
 def teacher_model(name: str, tier: str, device="cpu", progress: bool = True) -> torch.nn.Module:
-    """The teacher (or starting) recipe ``name``'s model at ``tier``: the shipped checkpoint if it is of that
-    tier, else the recipe trained at that tier in ``default_run_dir`` (resuming; the smoke tier takes seconds)."""
+    """The teacher recipe ``name``'s model at ``tier``: the shipped checkpoint if it is of that tier, else the
+    recipe trained at that tier in ``default_run_dir`` (resuming; the smoke tier takes seconds)."""
     entry = hub.manifest().get(name)
     if entry is not None and entry.get("tier") == tier:
         try:
