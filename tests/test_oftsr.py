@@ -191,3 +191,24 @@ def test_midpoint_map_is_second_order():
             x = step(x, i / n, (i + 1) / n)
         errors.append(abs(x.item() - math.e))
     assert 3.5 < errors[0] / errors[1] < 4.5
+
+
+def test_teacher_loss_drops_the_condition_for_guidance():
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x, t, cond):
+            seen.append(cond.flatten(1).abs().sum(1) == 0)
+            return x * self.w
+
+    cond = torch.rand(400, 1, 2, 2) + 0.1
+    oftsr.teacher_loss(Recorder(), cond.clone(), cond, 0.2, torch.Generator().manual_seed(0), cond_dropout=0.25)
+    assert abs(seen[-1].float().mean().item() - 0.25) < 0.06
+    oftsr.teacher_loss(Recorder(), cond.clone(), cond, 0.2, torch.Generator().manual_seed(0))
+    assert not seen[-1].any(), "no dropout by default"
+    with pytest.raises(ValueError, match="cond_dropout"):
+        oftsr.teacher_loss(Recorder(), cond.clone(), cond, 0.2, cond_dropout=1.0)

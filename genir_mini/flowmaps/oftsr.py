@@ -69,14 +69,22 @@ def conditional_velocity(net, cond: torch.Tensor):
 
 
 def teacher_loss(net, x1: torch.Tensor, cond: torch.Tensor, sigma_p: float,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, cond_dropout: float = 0.0) -> torch.Tensor:
     """The conditional rectified-flow loss (6.2): mean of ‖v_θ(x_t, t | cond) − (x₁ − x₀)‖² over pixels and
-    the batch, x₀ from (6.1), t ~ U[ε, 1]; ``x1`` the high-resolution ``(N, C, H, W)`` in [−1, 1]."""
+    the batch, x₀ from (6.1), t ~ U[ε, 1]; ``x1`` the high-resolution ``(N, C, H, W)`` in [−1, 1].
+
+    ``cond_dropout``: the share of samples whose network input ``cond`` is replaced by zeros (the source x₀
+    keeps it), so that the teacher also learns v_∅ for classifier-free guidance (chapter 7's MFSR)."""
     if x1.shape != cond.shape:
         raise ValueError(f"x1 {tuple(x1.shape)} and cond {tuple(cond.shape)} must have one shape")
+    if not 0 <= cond_dropout < 1:
+        raise ValueError(f"cond_dropout must lie in [0, 1), got {cond_dropout!r}")
     x0 = noisy_source(cond, sigma_p, generator)
     t = (T_EPS + (1 - T_EPS) * torch.rand(x1.shape[0], generator=generator)).to(x1.device)
     x_t = interpolate(x0, x1, t)
+    if cond_dropout:
+        keep = (torch.rand(len(cond), generator=generator) >= cond_dropout).to(cond.device, cond.dtype)
+        cond = cond * keep.view(-1, 1, 1, 1)
     return (net(x_t, t, cond=cond) - velocity_target(x0, x1)).pow(2).mean()
 
 

@@ -1,4 +1,5 @@
-"""Degradation operators ``y = A x + n`` with adjoints, proxes and capabilities (chapter 1)."""
+"""Degradation operators ``y = A x + n`` with adjoints, proxes and capabilities (chapter 1), and the random
+forward-only real-world degradation pipeline (``realworld``, chapters 7–8)."""
 
 from .base import PROX_CG_ITERS, Identity, LinearOperator, Spectral, require
 from .blur import Blur
@@ -7,11 +8,13 @@ from .fourier import block_mean, fft_prox, p2o, zero_upsample
 from .inpaint import Inpainting, box_mask, random_mask
 from .kernels import bicubic_kernel, box_kernel, check_kernel, gaussian_kernel, motion_kernel
 from .noise import add_noise
+from .realworld import REALESRGAN_SETTINGS, held_out_degradations, realworld_degrade
 from .sr import BlockAverageSR, SuperResolution, upsample_bicubic_aligned
 
 __all__ = [
     "LinearOperator", "Spectral", "require", "cg_solve", "PROX_CG_ITERS", "Identity", "Blur",
     "SuperResolution", "BlockAverageSR", "Inpainting", "gaussian_kernel", "motion_kernel", "bicubic_kernel",
     "box_kernel", "check_kernel", "random_mask", "box_mask", "add_noise", "p2o", "zero_upsample",
-    "upsample_bicubic_aligned", "block_mean", "fft_prox",
+    "upsample_bicubic_aligned", "block_mean", "fft_prox", "realworld_degrade", "held_out_degradations",
+    "REALESRGAN_SETTINGS",
 ]

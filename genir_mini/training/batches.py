@@ -92,6 +92,26 @@ def sr_pair_batches(config: dict):
     return batch_fn
 
 
+def realworld_pair_batches(config: dict):
+    """Pairs ``(x, y)`` for real-world ×4 SR (chapter 7's MFSR): ``x`` ``(batch, 3, patch, patch)`` photo
+    patches, ``y`` ``(batch, 3, patch/4, patch/4)`` from the second-order pipeline
+    (``operators.realworld_degrade``), except the last ``round(batch · bicubic_fraction)``, which get
+    chapter 5's bicubic ×4 degradation (``sr_operator``, ``sigma_n``) so that the model also knows it."""
+    d = config["data"]
+    photos, operator = photo_patches_source(d), sr_operator(d)
+    n_bicubic = round(d["batch"] * d.get("bicubic_fraction", 0.0))
+
+    def batch_fn(step, generator):
+        x = data.random_patches(photos, d["batch"], d["patch"], generator)
+        real = operators.realworld_degrade(x[:len(x) - n_bicubic], generator=generator)
+        bicubic = operator.A(x[len(x) - n_bicubic:])
+        if d.get("sigma_n", 0.0):
+            bicubic = operators.add_noise(bicubic, d["sigma_n"], generator=generator)
+        return x, torch.cat([real, bicubic])
+
+    return batch_fn
+
+
 def blur_batches(config: dict):
     """Triples ``(x, y, kernels)`` for non-blind deblurring (chapter 9): ``x`` ``(batch, 3, patch, patch)``
     photo patches, ``kernels`` ``(batch, k, k)`` drawn per patch (``kernel_size`` k, default 25; half

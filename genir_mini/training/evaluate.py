@@ -87,7 +87,8 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     """×4 super-resolution with an OFTSR teacher (Euler, ``eval.nfe`` steps) or one-step student (config with
     ``distill``; at each ``eval.t_in``), on chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
     the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
-    or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline."""
+    or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline; with
+    ``eval.realworld``, the same on the photographs' held-out real-world degradations (``realworld_`` names)."""
     from ..evaluation import tasks
     from ..flowmaps import oftsr
     from ..restore.oftsr import oftsr as restore
@@ -101,21 +102,26 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     else:
         clean, classifier = data.test_photographs(e["size"], "resize", e.get("names")), None
     task = tasks.make_task("sr4", clean.shape[-1])
-    y = tasks.degrade(task, clean, seed=seed)
+    measurements = {"": tasks.degrade(task, clean, seed=seed)}
+    if e.get("realworld"):  # the held-out real-world degradations of the test photographs (chapter 7)
+        from ..operators import held_out_degradations
+
+        measurements["realworld_"] = held_out_degradations(clean)
     student = "distill" in config
     runs = {f"t_in{t}": dict(t_in=t) for t in e.get("t_in", (0.0, 0.5, 1.0))} if student else \
         {f"nfe{n}": dict(steps=n) for n in e.get("nfe", (1, 2, 8))}
     runs = {"bicubic": None, **runs}
     figures = {"n": len(clean), "size": clean.shape[-1]}
     prior = oftsr.ConditionalFlow(model, config["sigma_p"], student=student)
-    for name, knobs in runs.items():
-        out = task.operator.init(y) if knobs is None else restore(
-            y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
-        out = out.clamp(0, 1)
-        figures.update(_psnr_figures(name, out, clean))
-        if classifier is not None:
-            read = (classifier(out[..., 2:-2, 2:-2]).argmax(1) == labels).float().mean().item()
-            figures[f"read_correctly_{name}"] = round(read, 4)
+    for prefix, y in measurements.items():
+        for name, knobs in runs.items():
+            out = task.operator.init(y) if knobs is None else restore(
+                y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
+            out = out.clamp(0, 1)
+            figures.update(_psnr_figures(prefix + name, out, clean))
+            if classifier is not None:
+                read = (classifier(out[..., 2:-2, 2:-2]).argmax(1) == labels).float().mean().item()
+                figures[f"read_correctly_{prefix}{name}"] = round(read, 4)
     return figures
 
 

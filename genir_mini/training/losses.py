@@ -67,7 +67,7 @@ def _sr_condition(operator, y: torch.Tensor, device) -> torch.Tensor:
 
 def oftsr_teacher_loss(config: dict):
     """OFTSR's conditional rectified-flow loss (``flowmaps.oftsr.teacher_loss``, slide 18) on ``(x, y)``
-    super-resolution pairs, with ``config["sigma_p"]``."""
+    super-resolution pairs, with ``config["sigma_p"]`` and ``config["cond_dropout"]`` (default 0)."""
     from ..flowmaps import oftsr
     from ..units import to_signed
     from .batches import sr_operator
@@ -78,7 +78,7 @@ def oftsr_teacher_loss(config: dict):
         device = next(model.parameters()).device
         x, y = batch
         return oftsr.teacher_loss(model, to_signed(x).to(device), _sr_condition(operator, y, device),
-                                  config["sigma_p"], generator)
+                                  config["sigma_p"], generator, config.get("cond_dropout", 0.0))
 
     return loss_fn
 

@@ -18,7 +18,14 @@ import torch
 from .. import nets
 from ..flowmaps import meanflow, oftsr
 from ..hub import TIERS
-from .batches import blur_batches, classifier_batches, denoiser_batches, generative_batches, sr_pair_batches
+from .batches import (
+    blur_batches,
+    classifier_batches,
+    denoiser_batches,
+    generative_batches,
+    realworld_pair_batches,
+    sr_pair_batches,
+)
 from .evaluate import (
     evaluate_classifier,
     evaluate_denoiser,
@@ -312,6 +319,39 @@ OFTSR_STUDENT_PHOTOS = Recipe(
 )
 
 # --------------------------------------------------------------------------------------------------
+# MFSR (chapter 7): MeanFlow distillation for real-world ×4 SR. The teacher is chapter 6's conditional flow
+# (OFTSR's source and loss, σ_p = 0.2) trained on the real-world pipeline (operators.realworld) with a
+# quarter of chapter 5's bicubic task, the condition dropped for 10 % of the samples (for guidance), and the
+# slow time embedding that the MeanFlow student needs to start from it (u = v at step 0).
+
+def _mfsr_teacher_task(config):
+    return realworld_pair_batches(config), oftsr_teacher_loss(config)
+
+
+def _mfsr_tiers(train: dict) -> dict:
+    tiers = _oftsr_tiers("photos", train)
+    for tier, config in tiers.items():
+        config["model"]["time_scale"] = 1.0
+        config["cond_dropout"] = 0.1
+        config["data"]["bicubic_fraction"] = 0.25
+        config["eval"]["realworld"] = True
+        if tier != "smoke":
+            config["data"].update({"batch": 8 if tier == "cpu" else 32, "patch": 64 if tier == "cpu" else 128})
+    return tiers
+
+
+MFSR_TEACHER_PHOTOS = Recipe(
+    name="mfsr-teacher-photos",
+    description="MFSR's teacher: chapter 6's conditional flow for ×4 SR trained on real-world degradations "
+                "(and a quarter bicubic), with condition dropout for guidance",
+    net="unet", make_task=_mfsr_teacher_task, evaluate=evaluate_oftsr,
+    tiers=_mfsr_tiers({
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-3},
+        "cpu": {"steps": 2000, "lr": 5e-4, "warmup_steps": 100, "checkpoint_every": 100, "ema_decay": 0.998},
+        "gpu": {"steps": 40000, "lr": 2e-4, "warmup_steps": 1000, "checkpoint_every": 2000, "ema_decay": 0.9995}}),
+)
+
+# --------------------------------------------------------------------------------------------------
 # reverse convolution (chapter 9): three networks, each in three variants of equal size that differ only in
 # the spatial layer (nets.converse_nets), trained alike on the photo corpus for the book's tasks: Gaussian
 # denoising at σ = 25/255, sr4 (bicubic ×4, σ_n = 2.55/255) and non-blind deblurring (random Gaussian and
@@ -365,7 +405,7 @@ CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
 
 RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
                                OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS,
-                               *CONVERSE_RECIPES)}
+                               MFSR_TEACHER_PHOTOS, *CONVERSE_RECIPES)}
 
 
 def get_recipe(name: str) -> Recipe:
