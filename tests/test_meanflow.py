@@ -177,3 +177,31 @@ def test_guided_velocity_is_the_conditional_one_at_w_1_and_extrapolates():
     x, cond, t = torch.ones(2, 1, 4, 4), torch.full((2, 1, 4, 4), 2.0), torch.zeros(2)
     assert torch.equal(meanflow.guided_velocity(teacher, cond, 1.0)(x, t), x + cond)
     assert torch.allclose(meanflow.guided_velocity(teacher, cond, 2.0)(x, t), x + 2 * cond)
+
+
+def test_mfsr_started_from_its_teacher_is_the_teachers_euler_step():
+    """u = v at step 0 (``start_from_velocity``): one jump of the student's map is one Euler step of the
+    teacher from the same source, through the one restoration call."""
+    from genir_mini.evaluation import tasks
+    from genir_mini.flowmaps import oftsr
+    from genir_mini.restore import METHODS
+
+    torch.manual_seed(0)
+    config = {"in_channels": 3, "cond_channels": 3, "channels": [8, 16], "blocks": 1, "time_dim": 16,
+              "time_scale": 1.0}
+    teacher = nets.build("unet", config)
+    with torch.no_grad():
+        for p in teacher.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    student = meanflow.start_from_velocity(nets.build("unet", {**config, "time_inputs": 2}), teacher)
+    task = tasks.make_task("sr4", 32)
+    y = tasks.degrade(task, torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)))
+    steps = []
+    one_jump = METHODS["mfsr"](y, task.operator, meanflow.ConditionalMeanFlow(student, 0.2), sigma_n=0.0,
+                               steps=1, generator=torch.Generator().manual_seed(2), callback=steps.append)
+    euler = METHODS["oftsr"](y, task.operator, oftsr.ConditionalFlow(teacher, 0.2), sigma_n=0.0, steps=1,
+                             generator=torch.Generator().manual_seed(2))
+    assert torch.allclose(one_jump, euler, atol=1e-5)
+    assert set(steps[0]) == {"i", "t", "x_t", "x0_hat"} and torch.allclose(steps[0]["x0_hat"], one_jump)
+    with pytest.raises(TypeError, match="ConditionalMeanFlow"):
+        METHODS["mfsr"](y, task.operator, oftsr.ConditionalFlow(teacher, 0.2), sigma_n=0.0)

@@ -26,6 +26,8 @@ network of the same time embedding into an average-velocity one (u(x, t, s) = v(
 which the MeanFlow users report stabilises training.
 """
 
+from dataclasses import dataclass
+
 import torch
 
 from .._checks import check_image
@@ -155,6 +157,19 @@ def distillation_loss(student, teacher_velocity, x0: torch.Tensor, x1: torch.Ten
     return adaptive_loss(u, target, settings["p"], settings["c"])
 
 
+@dataclass
+class ConditionalMeanFlow:
+    """An MFSR student with its source noise σ_p: the ``prior`` of ``restore.mfsr.mfsr``. ``net``:
+    ``UNet(time_inputs=2, cond_channels=C)``, u_φ(x_t, t, s | cond), started from OFTSR's source (6.1)."""
+
+    net: torch.nn.Module
+    sigma_p: float
+
+    def __post_init__(self):
+        if not isinstance(self.sigma_p, (int, float)) or not 0 <= self.sigma_p <= 1:
+            raise ValueError(f"sigma_p must be a number in [0, 1], got {self.sigma_p!r}")
+
+
 def _time_settings(settings: dict) -> dict:
     return {k: settings[k] for k in ("mean", "std", "fraction_equal", "mean_s", "std_s")}
 
@@ -188,4 +203,5 @@ def start_from_velocity(net: torch.nn.Module, velocity_net: torch.nn.Module) -> 
 
 
 __all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "average_velocity", "flow_map", "sample_times", "identity_target",
-           "adaptive_loss", "loss", "guided_velocity", "distillation_loss", "start_from_velocity"]
+           "adaptive_loss", "loss", "guided_velocity", "distillation_loss", "start_from_velocity",
+           "ConditionalMeanFlow"]

@@ -23,7 +23,7 @@ import torch
 
 from .._checks import check_choice
 from ..operators import LinearOperator, Spectral, SuperResolution
-from . import ddrm, diffpir, dps, linear, oftsr, pnp
+from . import ddrm, diffpir, dps, linear, mfsr, oftsr, pnp
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,9 @@ METHODS = {m.name: m for m in (
            task_settings=lambda task: dict(dps.TASK_DEFAULTS.get(task.name, {}))),
     Method("oftsr", oftsr.oftsr, "conditional-flow", 1, 1,
            "OFTSR: the conditional flow teacher (Euler steps) or its one-step student at t_in; ch. 6",
+           requires=(SuperResolution,)),
+    Method("mfsr", mfsr.mfsr, "conditional-mean-flow", 1, 1,
+           "MFSR: the MeanFlow-distilled student, one jump of its flow map or a few (refinement); ch. 7",
            requires=(SuperResolution,)),
 )}
 

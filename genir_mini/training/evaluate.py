@@ -84,8 +84,9 @@ def evaluate_generator(model, config) -> dict:
 
 @torch.no_grad()
 def evaluate_oftsr(model, config, seed=0) -> dict:
-    """×4 super-resolution with an OFTSR teacher (Euler, ``eval.nfe`` steps) or one-step student (config with
-    ``distill``; at each ``eval.t_in``), on chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
+    """×4 super-resolution with an OFTSR teacher (Euler, ``eval.nfe`` steps), one-step student (config with
+    ``distill``; at each ``eval.t_in``) or MFSR student (config with ``meanflow``; ``eval.steps`` jumps), on
+    chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
     the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
     or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline; with
     ``eval.realworld``, the same on the photographs' held-out real-world degradations (``realworld_`` names)."""
@@ -108,11 +109,18 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
 
         measurements["realworld_"] = held_out_degradations(clean)
     student = "distill" in config
-    runs = {f"t_in{t}": dict(t_in=t) for t in e.get("t_in", (0.0, 0.5, 1.0))} if student else \
-        {f"nfe{n}": dict(steps=n) for n in e.get("nfe", (1, 2, 8))}
+    if "meanflow" in config:  # an MFSR student: its flow map in 1, 2, ... jumps
+        from ..flowmaps import meanflow
+        from ..restore.mfsr import mfsr as restore
+
+        runs = {f"steps{n}": dict(steps=n) for n in e.get("steps", (1, 2, 4))}
+        prior = meanflow.ConditionalMeanFlow(model, config["sigma_p"])
+    else:
+        runs = {f"t_in{t}": dict(t_in=t) for t in e.get("t_in", (0.0, 0.5, 1.0))} if student else \
+            {f"nfe{n}": dict(steps=n) for n in e.get("nfe", (1, 2, 8))}
+        prior = oftsr.ConditionalFlow(model, config["sigma_p"], student=student)
     runs = {"bicubic": None, **runs}
     figures = {"n": len(clean), "size": clean.shape[-1]}
-    prior = oftsr.ConditionalFlow(model, config["sigma_p"], student=student)
     for prefix, y in measurements.items():
         for name, knobs in runs.items():
             out = task.operator.init(y) if knobs is None else restore(

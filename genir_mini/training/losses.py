@@ -110,6 +110,31 @@ def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
     return loss_fn
 
 
+def mfsr_distillation_loss(config: dict, teacher: torch.nn.Module):
+    """MeanFlow distillation of a conditional-flow ``teacher`` (``flowmaps.meanflow.distillation_loss``,
+    chapter 7's MFSR) on ``(x, y)`` pairs: the path from OFTSR's source x₀ (σ_p = ``config["sigma_p"]``) to x,
+    the teacher's velocity guided with w = ``config["guidance"]`` (1: none), the MeanFlow settings
+    ``config["meanflow"]``."""
+    from ..flowmaps import meanflow, oftsr
+    from ..units import to_signed
+    from .batches import sr_operator
+
+    operator = sr_operator(config["data"])
+    teacher.eval().requires_grad_(False)
+
+    def loss_fn(model, batch, generator):
+        device = next(model.parameters()).device
+        teacher.to(device)
+        x, y = batch
+        cond = _sr_condition(operator, y, device)
+        x0 = oftsr.noisy_source(cond, config["sigma_p"], generator)
+        velocity = meanflow.guided_velocity(teacher, cond, config.get("guidance", 1.0))
+        return meanflow.distillation_loss(model, velocity, x0, to_signed(x).to(device), cond, generator,
+                                          **config.get("meanflow", {}))
+
+    return loss_fn
+
+
 def restoration_loss(config: dict):
     """L1 loss of a restoration network (chapter 9) against the clean patches, per ``config["task"]``:
     ``"denoise"`` (``model(x + σε)``, σ = ``data.sigma`` in image units, on a batch of patches), ``"sr"``

@@ -37,6 +37,7 @@ from .losses import (
     classifier_loss,
     denoiser_loss,
     generative_loss,
+    mfsr_distillation_loss,
     oftsr_distillation_loss,
     oftsr_teacher_loss,
     restoration_loss,
@@ -57,6 +58,9 @@ class Recipe:
     # a distillation's teacher: the recipe (trained at the same tier) whose model the loss uses and whose
     # weights start this one; each tier's "model" must then be the teacher tier's
     teacher: str | None = None
+    # how a student starts from its teacher: ``start(model, teacher)`` (default: the teacher's state dict;
+    # MeanFlow's student widens the time input, ``flowmaps.meanflow.start_from_velocity``)
+    start: Callable | None = None
 
     def config(self, tier: str) -> dict:
         if tier not in self.tiers:
@@ -351,6 +355,36 @@ MFSR_TEACHER_PHOTOS = Recipe(
         "gpu": {"steps": 40000, "lr": 2e-4, "warmup_steps": 1000, "checkpoint_every": 2000, "ema_decay": 0.9995}}),
 )
 
+
+def _mfsr_student_task(config, teacher):
+    return realworld_pair_batches(config), mfsr_distillation_loss(config, teacher)
+
+
+def _mfsr_student_tiers(train: dict, guidance: float) -> dict:
+    """The teacher's tiers, with the average-velocity network (a second time input), MeanFlow's settings, the
+    teacher's guidance and the evaluation over 1, 2 and 4 jumps."""
+    tiers = _mfsr_tiers(train)
+    for config in tiers.values():
+        config.pop("cond_dropout")
+        config["model"]["time_inputs"] = 2
+        config["meanflow"], config["guidance"] = dict(meanflow.DEFAULTS), guidance
+        config["eval"] = {**{k: v for k, v in config["eval"].items() if k != "nfe"}, "steps": [1, 2, 4]}
+    return tiers
+
+
+MFSR_STUDENT_PHOTOS = Recipe(
+    name="mfsr-student-photos",
+    description="MFSR: MeanFlow distillation of mfsr-teacher-photos (its guided velocity), one-step real-world "
+                "×4 SR with optional refinement steps",
+    net="unet", make_task=_mfsr_student_task, evaluate=evaluate_oftsr, teacher="mfsr-teacher-photos",
+    start=meanflow.start_from_velocity,
+    tiers=_mfsr_student_tiers({
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
+        "cpu": {"steps": 800, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "gpu": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}},
+        guidance=1.0),
+)
+
 # --------------------------------------------------------------------------------------------------
 # reverse convolution (chapter 9): three networks, each in three variants of equal size that differ only in
 # the spatial layer (nets.converse_nets), trained alike on the photo corpus for the book's tasks: Gaussian
@@ -403,9 +437,9 @@ def _converse_recipe(task: str, variant: str) -> Recipe:
 CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
                     for variant in ("converse", "conv", "convt")]
 
-RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, DDPM_PHOTOS, OFTSR_TEACHER_DIGITS,
-                               OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS, OFTSR_STUDENT_PHOTOS,
-                               MFSR_TEACHER_PHOTOS, *CONVERSE_RECIPES)}
+RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, DDPM_PHOTOS,
+                               OFTSR_TEACHER_DIGITS, OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS,
+                               OFTSR_STUDENT_PHOTOS, MFSR_TEACHER_PHOTOS, MFSR_STUDENT_PHOTOS, *CONVERSE_RECIPES)}
 
 
 def get_recipe(name: str) -> Recipe:

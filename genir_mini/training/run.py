@@ -48,7 +48,10 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
         batch_fn, loss_fn = recipe.make_task(config)
     else:  # a distillation: the student starts as its teacher (a resumed run then loads its own weights)
         teacher = teacher_model(recipe.teacher, tier, device, progress)
-        model.load_state_dict(teacher.state_dict())
+        if recipe.start is None:
+            model.load_state_dict(teacher.state_dict())
+        else:
+            recipe.start(model, teacher)
         batch_fn, loss_fn = recipe.make_task(config, teacher)
     result = train(model, loss_fn, batch_fn, TrainConfig(**config["train"]), run_dir=run_dir, device=device,
                    progress=progress)
