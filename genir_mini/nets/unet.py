@@ -64,7 +64,9 @@ class UNet(nn.Module):
     """Time-conditioned UNet; ``forward(x, t, s=None, cond=None)`` → ``(N, out_channels, H, W)``.
 
     ``channels[i]`` is the width at resolution ``H / 2**i``; ``blocks`` residual blocks per resolution
-    on the way down and ``blocks + 1`` on the way up.
+    on the way down and ``blocks + 1`` on the way up. ``time_scale`` multiplies the times before their
+    sinusoidal features: DDPM's 1000 by default, 1 for the average-velocity networks of chapters 7–8, which are
+    differentiated in t (``flowmaps.meanflow``).
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int | None = None, channels=(32, 64, 64),
@@ -125,7 +127,8 @@ class UNet(nn.Module):
             raise ValueError(f"this UNet takes cond with {self.cond_channels} channels: pass cond exactly when "
                              "cond_channels > 0")
         times = [self._times(x, t, "t")] + ([self._times(x, s, "s")] if s is not None else [])
-        emb = self.time_mlp(torch.cat([time_features(v, self.time_dim, scale=self.time_scale) for v in times], dim=1))
+        features = [time_features(v, self.time_dim, scale=self.time_scale) for v in times]
+        emb = self.time_mlp(torch.cat(features, dim=1))
         if cond is not None:
             check_image(cond, "cond", channels=self.cond_channels)
             if cond.shape[-2:] != x.shape[-2:] or cond.shape[0] != x.shape[0]:
