@@ -187,8 +187,8 @@ FM_DIGITS = Recipe(
 )
 
 # MeanFlow (chapter 7) on the same digits with the same network as fm-digits, plus the jump's time input and
-# a slow time embedding (time_scale 1: with DDPM's ×1000 the JVP's ∂u/∂t grows without bound, measured in
-# chapter 7), for half the steps: a MeanFlow step costs about two flow-matching steps.
+# a slow time embedding (time_scale 1: with DDPM's ×1000 the JVP's ∂u/∂t grows without bound; see
+# flowmaps.meanflow), for half the steps: a MeanFlow step costs about two flow-matching steps.
 MEANFLOW_DIGITS = Recipe(
     name="meanflow-digits",
     description="MeanFlow (average velocity u(x_t, t, s), one-step generation) on 28×28 digits, from scratch",
