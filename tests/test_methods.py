@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from genir_mini.evaluation import tasks
+from genir_mini.flowmaps.meanflow import ConditionalMeanFlow
 from genir_mini.flowmaps.oftsr import ConditionalFlow
 from genir_mini.operators import BlockAverageSR, Identity, Inpainting, Spectral, SuperResolution
 from genir_mini.priors import diffusion
@@ -14,7 +15,8 @@ from genir_mini.restore import METHODS, ddrm, diffpir, methods, pnp
 SIZE = 32
 STEPS = 3
 COMMON_KEYS = {"i", "t", "x_t", "x0_hat"}
-EXTRAS = {"pnp-hqs": {"rho"}, "diffpir": {"x0_data", "rho"}, "dps": {"residual"}, "ddrm": set(), "oftsr": set()}
+EXTRAS = {"pnp-hqs": {"rho"}, "diffpir": {"x0_data", "rho"}, "dps": {"residual"}, "ddrm": set(), "oftsr": set(),
+          "mfsr": set()}
 
 
 class CountingEps(torch.nn.Module):
@@ -42,11 +44,20 @@ class Conditional(torch.nn.Module):
         return self.net(x, t)
 
 
+class ConditionalAverage(Conditional):
+    """``net`` as a conditional average-velocity network net(x, t, h, cond=...) (h and the condition unused)."""
+
+    def forward(self, x, t, h, cond=None):
+        return self.net(x, t)
+
+
 def prior_for(method, net):
     """The prior each kind of method takes: none, a Gaussian denoiser, the ε-model, or a conditional flow."""
     eps_model = EpsModel(net, diffusion.linear_schedule(1000))
     if method.prior == "conditional-flow":
         return ConditionalFlow(Conditional(net), 0.2)
+    if method.prior == "conditional-mean-flow":
+        return ConditionalMeanFlow(ConditionalAverage(net), 0.2)
     return {"none": None, "denoiser": eps_model.denoise, "eps-model": eps_model}[method.prior]
 
 
@@ -63,14 +74,14 @@ def test_every_method_runs_on_every_task_it_applies_to(name, task_name):
     """One call for every method: an image (N, C, H, W) out, in [0, 1] for the solvers with a prior, the callback
     called once per step with the common keys (plus the method's extras, all images in image units), the step
     index counting up and the method's time ``t`` (σ_k or the timestep k) decreasing, and exactly
-    ``Method.nfe(steps)`` network evaluations. OFTSR, a trained super-resolution model, applies to the bicubic
-    ×s operator only, and its time is the flow's, counting up from the source (t = 0)."""
+    ``Method.nfe(steps)`` network evaluations. OFTSR and MFSR, trained super-resolution models, apply to the
+    bicubic ×s operator only, and their time is the flow's, counting up from the source (t = 0)."""
     method, task = METHODS[name], tasks.make_task(task_name, SIZE)
     x = clean()
     y = tasks.degrade(task, x, seed=0)
     if not method.applies_to(task.operator):
         is_sr = isinstance(task.operator, SuperResolution)
-        assert (name == "ddrm" and is_sr) or (name == "oftsr" and not is_sr)
+        assert (name == "ddrm" and is_sr) or (name in ("oftsr", "mfsr") and not is_sr)
         return
     net = CountingEps()
     steps = []
@@ -88,7 +99,7 @@ def test_every_method_runs_on_every_task_it_applies_to(name, task_name):
         assert step["x_t"].shape == step["x0_hat"].shape == x.shape
         assert -0.01 <= step["x0_hat"].min() and step["x0_hat"].max() <= 1.01, "x0_hat in image units"
     times = [s["t"] for s in steps]
-    assert times == sorted(times, reverse=name != "oftsr") and len(set(times)) == STEPS
+    assert times == sorted(times, reverse=name not in ("oftsr", "mfsr")) and len(set(times)) == STEPS
 
 
 def test_the_callback_does_not_change_the_result():
@@ -105,7 +116,7 @@ def test_the_callback_does_not_change_the_result():
 
 
 def test_the_registry_knows_names_costs_defaults_and_capabilities():
-    assert set(METHODS) == {"closed-form", "pnp-hqs", "diffpir", "ddrm", "dps", "oftsr"}
+    assert set(METHODS) == {"closed-form", "pnp-hqs", "diffpir", "ddrm", "dps", "oftsr", "mfsr"}
     assert methods.get("ddrm") is METHODS["ddrm"] and all(m.name == n for n, m in METHODS.items())
     with pytest.raises(ValueError, match="method"):
         methods.get("ddnm")

@@ -17,7 +17,8 @@ def mfsr(y: torch.Tensor, operator, prior: ConditionalMeanFlow, *, sigma_n: floa
     (``operator.init``), x₀ from OFTSR's source (6.1) with the prior's σ_p, then ``steps`` jumps of the
     average-velocity flow map x_s = x_t + (s − t)·u_φ(x_t, t, s | cond) on a uniform grid from 0 to 1
     (1 NFE each; ``steps`` > 1 is the refinement). ``sigma_n`` is not used: the student learned the noise
-    it saw. ``callback`` gets ``i``, ``t``, ``x_t`` and ``x0_hat`` (the jump from x_t straight to t = 1).
+    it saw. ``callback`` gets ``i``, ``t``, ``x_t`` and ``x0_hat`` (the jump's line extended to t = 1: no
+    extra network evaluation).
     Returns ``(N, C, H, W)`` in [0, 1].
     """
     if not isinstance(prior, ConditionalMeanFlow):
@@ -30,7 +31,8 @@ def mfsr(y: torch.Tensor, operator, prior: ConditionalMeanFlow, *, sigma_n: floa
 
     def report(step):
         if callback is not None:
-            endpoint = f(step["x_t"], step["t"], 1.0)
+            x_t, t, s = step["x_t"], step["t"], step["s"]
+            endpoint = x_t + (step["x_s"] - x_t) * (1 - t) / (s - t)
             callback({"i": step["i"], "t": step["t"], "x_t": to_unit(step["x_t"]).to(y.device),
                       "x0_hat": to_unit(endpoint).clamp(0, 1).to(y.device)})
 
