@@ -126,7 +126,7 @@ def test_the_registry_knows_names_costs_defaults_and_capabilities():
     assert METHODS["pnp-hqs"].default_steps == 8 and METHODS["diffpir"].default_steps == 100
     for name, method in METHODS.items():
         for op in (Identity(), Inpainting(torch.ones(1, 1, 4, 4)), BlockAverageSR(2)):
-            assert method.applies_to(op) == (name != "oftsr"), (name, op)
+            assert method.applies_to(op) == (name not in ("oftsr", "mfsr")), (name, op)
         assert method.applies_to(SuperResolution(2)) == (name != "ddrm"), name
     assert METHODS["oftsr"].requires == (SuperResolution,) and METHODS["oftsr"].default_steps == 1
     assert METHODS["ddrm"].requires == (Spectral,)
