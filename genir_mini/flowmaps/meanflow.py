@@ -22,9 +22,9 @@ Networks: a ``UNet(time_inputs=2, time_scale=1)`` conditioned, like the official
 h = s − t the length of the jump (``average_velocity`` binds that). The slow time embedding matters: the
 target differentiates the network in t, and with DDPM's features (×1000, ``time_scale=1000``) ∂u/∂t grows
 without bound during training (on digits, after 300 steps of ``loss``: |(s − t)·∂u/∂t| ≈ 5400 per image
-against |u| ≈ 25, and one-step samples at FD 1443; with ``time_scale=1``: 6 and FD 334). ``start_from_velocity`` copies a flow-matching
-network of the same time embedding into an average-velocity one (u(x, t, s) = v(x, t) at initialisation),
-which the MeanFlow users report stabilises training.
+against |u| ≈ 25, and one-step samples at FD 1443; with ``time_scale=1``: 6 and FD 334).
+``start_from_velocity`` copies a flow-matching network of the same time embedding into an average-velocity one
+(u(x, t, s) = v(x, t) at initialisation), which the MeanFlow users report stabilises training.
 """
 
 from dataclasses import dataclass
