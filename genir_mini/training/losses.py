@@ -65,6 +65,15 @@ def _sr_condition(operator, y: torch.Tensor, device) -> torch.Tensor:
     return to_signed(operator.init(y)).to(device)
 
 
+def _sr_source(operator, y: torch.Tensor, device, sigma_p: float, generator):
+    """``(cond, x0)``: the condition of ``_sr_condition`` and OFTSR's noise-augmented source (6.1) from it, the
+    start of every path that chapter 6's and chapter 7's students distil."""
+    from ..flowmaps import oftsr
+
+    cond = _sr_condition(operator, y, device)
+    return cond, oftsr.noisy_source(cond, sigma_p, generator)
+
+
 def oftsr_teacher_loss(config: dict):
     """OFTSR's conditional rectified-flow loss (``flowmaps.oftsr.teacher_loss``, slide 18) on ``(x, y)``
     super-resolution pairs, with ``config["sigma_p"]`` and ``config["cond_dropout"]`` (default 0)."""
@@ -99,8 +108,7 @@ def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
         device = next(model.parameters()).device
         teacher.to(device)
         _, y = batch
-        cond = _sr_condition(operator, y, device)
-        x0 = oftsr.noisy_source(cond, config["sigma_p"], generator)
+        cond, x0 = _sr_source(operator, y, device, config["sigma_p"], generator)
         t = oftsr.sample_distillation_times(len(y), generator, settings["t_min"], settings["t_max"],
                                             settings["dt"]).to(device)
         loss, _ = oftsr.distillation_loss(model, teacher, x0, cond, t, settings["dt"],
@@ -115,7 +123,7 @@ def mfsr_distillation_loss(config: dict, teacher: torch.nn.Module):
     chapter 7's MFSR) on ``(x, y)`` pairs: the path from OFTSR's source x₀ (σ_p = ``config["sigma_p"]``) to x,
     the teacher's velocity guided with w = ``config["guidance"]`` (1: none), the MeanFlow settings
     ``config["meanflow"]``."""
-    from ..flowmaps import meanflow, oftsr
+    from ..flowmaps import meanflow
     from ..units import to_signed
     from .batches import sr_operator
 
@@ -126,8 +134,7 @@ def mfsr_distillation_loss(config: dict, teacher: torch.nn.Module):
         device = next(model.parameters()).device
         teacher.to(device)
         x, y = batch
-        cond = _sr_condition(operator, y, device)
-        x0 = oftsr.noisy_source(cond, config["sigma_p"], generator)
+        cond, x0 = _sr_source(operator, y, device, config["sigma_p"], generator)
         velocity = meanflow.guided_velocity(teacher, cond, config.get("guidance", 1.0))
         return meanflow.distillation_loss(model, velocity, x0, to_signed(x).to(device), cond, generator,
                                           **config.get("meanflow", {}))
