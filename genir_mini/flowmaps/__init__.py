@@ -1,9 +1,9 @@
 """Flow maps f(x_t, t, s) = x_s, the talk's unifying object (chapters 4, 6-10): the protocol, the maps of a
 velocity or average-velocity model and the one sampler over any time grid (``base``), and the methods built on
 them, each file one method's loss and its map (``flow_matching``, ch. 4; ``oftsr``, ch. 6; ``meanflow``,
-ch. 7)."""
+ch. 7; ``splitmeanflow``, ch. 8)."""
 
-from . import flow_matching, meanflow, oftsr
+from . import flow_matching, meanflow, oftsr, splitmeanflow
 from .base import (
                    AverageVelocityMap,
                    EulerMap,
@@ -21,4 +21,5 @@ from .base import (
 __all__ = [
     "FlowMap", "EulerMap", "HeunMap", "MidpointMap", "ODEMap", "AverageVelocityMap", "sample", "trajectory",
     "nfe", "uniform_grid", "time_batch", "flow_matching", "oftsr", "meanflow",
+    "splitmeanflow",
 ]

@@ -38,9 +38,10 @@ def classifier_loss(config: dict):
 
 def generative_loss(config: dict):
     """The DDPM ε-loss with ``config["schedule"]`` (``objective: ddpm``), the MeanFlow loss with
-    ``config["meanflow"]`` (``objective: meanflow``, overriding ``flowmaps.meanflow.DEFAULTS``) or the
+    ``config["meanflow"]`` (``objective: meanflow``, overriding ``flowmaps.meanflow.DEFAULTS``), the SplitMeanFlow
+    loss with ``config["splitmeanflow"]`` (``objective: splitmeanflow``) or the
     flow-matching loss with ``config["time_sampler"]`` (default ``uniform``)."""
-    from ..flowmaps import flow_matching, meanflow
+    from ..flowmaps import flow_matching, meanflow, splitmeanflow
     from ..priors import diffusion
 
     if config["objective"] == "ddpm":
@@ -51,6 +52,9 @@ def generative_loss(config: dict):
     elif config["objective"] == "meanflow":
         def loss_fn(model, batch, generator):
             return meanflow.loss(model, batch, generator, **config.get("meanflow", {}))
+    elif config["objective"] == "splitmeanflow":
+        def loss_fn(model, batch, generator):
+            return splitmeanflow.loss(model, batch, generator, **config.get("splitmeanflow", {}))
     else:
         def loss_fn(model, batch, generator):
             return flow_matching.fm_loss(model, batch, generator, config.get("time_sampler", "uniform"))

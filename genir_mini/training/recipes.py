@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import nets
-from ..flowmaps import meanflow, oftsr
+from ..flowmaps import meanflow, oftsr, splitmeanflow
 from ..hub import TIERS
 from .batches import (
     blur_batches,
@@ -142,17 +142,19 @@ _DIGIT_SAMPLERS = {
     "ddpm": [["ddpm", 1000], ["ddpm", 100], ["ddim", 100], ["ddim", 20], ["ddim", 10]],
     "fm": [["euler", 100], ["euler", 20], ["euler", 10], ["euler", 4], ["euler", 1], ["heun", 20]],
     "meanflow": [["mean", 1], ["mean", 2], ["mean", 4], ["mean", 10]],
+    "splitmeanflow": [["mean", 1], ["mean", 2], ["mean", 4], ["mean", 10]],
 }
+_AVERAGE_VELOCITY = {"meanflow": meanflow.DEFAULTS, "splitmeanflow": splitmeanflow.DEFAULTS}
 
 
 def _digit_tiers(objective, train=None):
     """The smoke/cpu/gpu configs of a digit generator: one network, data and evaluation for every objective
     (MeanFlow's network takes a second time input), with ``train`` overriding each tier's training settings."""
     base = {"objective": objective, "schedule": "linear"} if objective == "ddpm" else {"objective": objective}
-    if objective == "meanflow":  # written out in the config (and so in the manifest)
-        base["meanflow"] = dict(meanflow.DEFAULTS)
+    if objective in _AVERAGE_VELOCITY:  # written out in the config (and so in the manifest)
+        base[objective] = dict(_AVERAGE_VELOCITY[objective])
     samplers = _DIGIT_SAMPLERS[objective]
-    times = {"time_inputs": 2, "time_scale": 1.0} if objective == "meanflow" else {}
+    times = {"time_inputs": 2, "time_scale": 1.0} if objective in _AVERAGE_VELOCITY else {}
     tiers = {
         "smoke": {**base, "model": {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16, **times},
                   "data": {"source": "digits", "batch": 8},
@@ -194,6 +196,15 @@ MEANFLOW_DIGITS = Recipe(
     description="MeanFlow (average velocity u(x_t, t, s), one-step generation) on 28×28 digits, from scratch",
     net="unet", make_task=_generative_task, evaluate=evaluate_generator,
     tiers=_digit_tiers("meanflow", {"cpu": {"steps": 2500}, "gpu": {"steps": 10000}}),
+)
+
+# SplitMeanFlow (chapter 8): MeanFlow's network, data, time law and steps, with the interval-splitting target
+# (flowmaps.splitmeanflow) in place of the JVP's and half of the samples on the flow-matching boundary.
+SPLITMEANFLOW_DIGITS = Recipe(
+    name="splitmeanflow-digits",
+    description="SplitMeanFlow (average velocity from interval splitting, no JVP) on 28×28 digits, from scratch",
+    net="unet", make_task=_generative_task, evaluate=evaluate_generator,
+    tiers=_digit_tiers("splitmeanflow", {"cpu": {"steps": 2500}, "gpu": {"steps": 10000}}),
 )
 
 DDPM_PHOTOS = Recipe(
@@ -380,7 +391,7 @@ MFSR_STUDENT_PHOTOS = Recipe(
     start=meanflow.start_from_velocity,
     tiers=_mfsr_student_tiers({
         "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
-        "cpu": {"steps": 800, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "cpu": {"steps": 1600, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
         "gpu": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}},
         guidance=1.0),
 )
@@ -437,7 +448,8 @@ def _converse_recipe(task: str, variant: str) -> Recipe:
 CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
                     for variant in ("converse", "conv", "convt")]
 
-RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, DDPM_PHOTOS,
+RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, SPLITMEANFLOW_DIGITS,
+                               DDPM_PHOTOS,
                                OFTSR_TEACHER_DIGITS, OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS,
                                OFTSR_STUDENT_PHOTOS, MFSR_TEACHER_PHOTOS, MFSR_STUDENT_PHOTOS, *CONVERSE_RECIPES)}
 

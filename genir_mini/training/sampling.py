@@ -9,7 +9,7 @@ def sample_images(model, config, sampler: str, nfe: int, n: int, seed: int = 0, 
     """``n`` images (digits, or patches of the photograph recipes) in [0, 1] from a generative recipe's model
     with ``sampler`` at ``nfe`` network evaluations: ``ddpm`` (ancestral, β̃) or ``ddim`` (η = 0) for DDPM
     models, ``euler`` or ``heun`` for flow models, ``mean`` (the average-velocity flow map, ``nfe`` uniform
-    steps) for MeanFlow models; on the CPU, sampled on ``device`` (default: the model's)."""
+    steps) for MeanFlow and SplitMeanFlow models; on the CPU, sampled on ``device`` (default: the model's)."""
     from ..flowmaps import flow_matching
     from ..priors import diffusion
 
@@ -19,7 +19,7 @@ def sample_images(model, config, sampler: str, nfe: int, n: int, seed: int = 0, 
         schedule = diffusion.get_schedule(config["schedule"])
         eta = {"ddpm": 1.0, "ddim": 0.0}[check_choice(sampler, "sampler", ("ddpm", "ddim"))]  # η = 1: ancestral, β̃
         return diffusion.generate(model, schedule, n, shape, steps=nfe, eta=eta, seed=seed, device=device)
-    if config["objective"] == "meanflow":  # k steps of the average-velocity flow map on a uniform grid
+    if config["objective"] in ("meanflow", "splitmeanflow"):  # k uniform steps of the average-velocity map
         from ..flowmaps import meanflow
 
         check_choice(sampler, "sampler", ("mean",))
