@@ -15,8 +15,16 @@ TOY = GaussianMixture([[-1.5, 0.5], [1.0, 1.0], [0.5, -1.5]], stds=0.35)
 
 def exact_average_velocity(x, t, s, steps=400):
     """u(x_t, t, s) = (f(x_t, t, s) − x_t)/(s − t) with the exact velocity's flow map (Heun, float64)."""
-    x_s = ODEMap(TOY.velocity, steps, "heun")(x, t, s)
-    return (x_s - x) / (s - t)[:, None]
+    return TOY.average_velocity(x, t, s, steps)
+
+
+def test_the_toy_average_velocity_is_the_flow_maps_chord():
+    _, x, t, s = toy_points(8)
+    chord = (ODEMap(TOY.velocity, 400, "heun")(x, t, s) - x) / (s - t)[:, None]
+    assert torch.allclose(TOY.average_velocity(x, t, s), chord, atol=1e-12)
+    assert torch.equal(TOY.average_velocity(x, t, t), TOY.velocity(x, t))
+    with pytest.raises(ValueError, match="steps"):
+        TOY.average_velocity(x, t, s, steps=0)
 
 
 def toy_points(n=64, seed=0):
