@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from .classifier import DigitClassifier
 from .converse_nets import ConverseDeblur, ConverseDenoiser, ConverseSR
+from .discriminator import GeneratorCritic, PatchDiscriminator
 from .drunet import DRUNet
 from .unet import UNet
 
@@ -22,6 +23,8 @@ NETS: dict = {
     "converse-denoiser": ConverseDenoiser,
     "converse-sr": ConverseSR,
     "converse-deblur": ConverseDeblur,
+    "patch-discriminator": PatchDiscriminator,
+    "unet-gan": GeneratorCritic,
 }
 
 

@@ -85,7 +85,8 @@ def evaluate_generator(model, config) -> dict:
 @torch.no_grad()
 def evaluate_oftsr(model, config, seed=0) -> dict:
     """×4 super-resolution with an OFTSR teacher (Euler, ``eval.nfe`` steps), one-step student (config with
-    ``distill``; at each ``eval.t_in``) or MFSR student (config with ``meanflow``; ``eval.steps`` jumps), on
+    ``distill``; at each ``eval.t_in``) or MFSR / SMFSR student (config with ``meanflow`` / ``splitmeanflow``;
+    ``eval.steps`` jumps from (6.1) with the config's σ_p), on
     chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
     the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
     or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline; with
@@ -109,12 +110,12 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
 
         measurements["realworld_"] = held_out_degradations(clean)
     student = "distill" in config
-    if "meanflow" in config:  # an MFSR student: its flow map in 1, 2, ... jumps
+    if "meanflow" in config or "splitmeanflow" in config:  # an MFSR or SMFSR student: 1, 2, ... jumps
         from ..flowmaps import meanflow
         from ..restore.mfsr import mfsr as restore
 
         runs = {f"steps{n}": dict(steps=n) for n in e.get("steps", (1, 2, 4))}
-        prior = meanflow.ConditionalMeanFlow(model, config["sigma_p"])
+        prior = meanflow.ConditionalMeanFlow(getattr(model, "generator", model), config["sigma_p"])  # (a GAN's)
     else:
         runs = {f"t_in{t}": dict(t_in=t) for t in e.get("t_in", (0.0, 0.5, 1.0))} if student else \
             {f"nfe{n}": dict(steps=n) for n in e.get("nfe", (1, 2, 8))}

@@ -71,7 +71,7 @@ def _sr_condition(operator, y: torch.Tensor, device) -> torch.Tensor:
 
 def _sr_source(operator, y: torch.Tensor, device, sigma_p: float, generator):
     """``(cond, x0)``: the condition of ``_sr_condition`` and OFTSR's noise-augmented source (6.1) from it, the
-    start of every path that chapter 6's and chapter 7's students distil."""
+    start of every path that chapters 6–8's students learn (σ_p = 1: pure noise, chapter 8's)."""
     from ..flowmaps import oftsr
 
     cond = _sr_condition(operator, y, device)
@@ -142,6 +142,27 @@ def mfsr_distillation_loss(config: dict, teacher: torch.nn.Module):
         velocity = meanflow.guided_velocity(teacher, cond, config.get("guidance", 1.0))
         return meanflow.distillation_loss(model, velocity, x0, to_signed(x).to(device), cond, generator,
                                           **config.get("meanflow", {}))
+
+    return loss_fn
+
+
+def smfsr_loss(config: dict):
+    """SplitMeanFlow on the conditional path of a noise-started SR student (chapter 8's SMFSR,
+    ``flowmaps.splitmeanflow.conditional_loss``) on ``(x, y)`` pairs: from x₀ = (6.1) with σ_p =
+    ``config["sigma_p"]`` (1: pure noise) to x, conditioned on the upsampled y, with the boundary velocity
+    x − x₀; ``config["splitmeanflow"]`` overrides ``splitmeanflow.DEFAULTS``. No teacher in the loss."""
+    from ..flowmaps import splitmeanflow
+    from ..units import to_signed
+    from .batches import sr_operator
+
+    operator = sr_operator(config["data"])
+
+    def loss_fn(model, batch, generator):
+        device = next(model.parameters()).device
+        x, y = batch
+        cond, x0 = _sr_source(operator, y, device, config["sigma_p"], generator)
+        return splitmeanflow.conditional_loss(model, x0, to_signed(x).to(device), cond, generator,
+                                              **config.get("splitmeanflow", {}))
 
     return loss_fn
 

@@ -18,6 +18,7 @@ import torch
 from .. import nets
 from ..flowmaps import meanflow, oftsr, splitmeanflow
 from ..hub import TIERS
+from . import adversarial
 from .batches import (
     blur_batches,
     classifier_batches,
@@ -41,6 +42,7 @@ from .losses import (
     oftsr_distillation_loss,
     oftsr_teacher_loss,
     restoration_loss,
+    smfsr_loss,
 )
 from .sampling import sample_images
 
@@ -196,6 +198,15 @@ MEANFLOW_DIGITS = Recipe(
     description="MeanFlow (average velocity u(x_t, t, s), one-step generation) on 28×28 digits, from scratch",
     net="unet", make_task=_generative_task, evaluate=evaluate_generator,
     tiers=_digit_tiers("meanflow", {"cpu": {"steps": 2500}, "gpu": {"steps": 10000}}),
+)
+
+# Flow matching for MeanFlow's number of steps: chapter 7 compares the two at equal steps (this one) and at equal
+# training time (fm-digits, whose steps cost about half of MeanFlow's).
+FM_DIGITS_HALF = Recipe(
+    name="fm-digits-half",
+    description="flow matching on 28×28 digits for half of fm-digits' steps (MeanFlow's step count)",
+    net="unet", make_task=_generative_task, evaluate=evaluate_generator,
+    tiers=_digit_tiers("fm", {"cpu": {"steps": 2500}, "gpu": {"steps": 10000}}),
 )
 
 # SplitMeanFlow (chapter 8): MeanFlow's network, data, time law and steps, with the interval-splitting target
@@ -391,9 +402,70 @@ MFSR_STUDENT_PHOTOS = Recipe(
     start=meanflow.start_from_velocity,
     tiers=_mfsr_student_tiers({
         "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
-        "cpu": {"steps": 1600, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "cpu": {"steps": 800, "lr": 1e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
         "gpu": {"steps": 10000, "lr": 5e-5, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}},
         guidance=1.0),
+)
+
+
+def _smfsr_task(config, init):
+    """SMFSR's student starts from the weights of ``init`` (the MFSR teacher) but its loss has no teacher."""
+    return realworld_pair_batches(config), smfsr_loss(config)
+
+
+def _smfsr_tiers(train: dict) -> dict:
+    """MFSR's student tiers with a pure-noise source (σ_p = 1) and SplitMeanFlow's settings in place of
+    MeanFlow's; the same evaluation (1, 2 and 4 jumps)."""
+    tiers = _mfsr_student_tiers(train, guidance=1.0)
+    for config in tiers.values():
+        config.pop("meanflow"), config.pop("guidance")
+        config["sigma_p"], config["splitmeanflow"] = 1.0, dict(splitmeanflow.DEFAULTS)
+    return tiers
+
+
+# SMFSR (chapter 8): noise-started one-step real-world ×4 SR, trained with SplitMeanFlow on the path from pure
+# noise to the photograph, conditioned on the upsampled measurement; started from the MFSR teacher's weights.
+SMFSR_STUDENT_PHOTOS = Recipe(
+    name="smfsr-student-photos",
+    description="SMFSR: noise-started one-step real-world ×4 SR, SplitMeanFlow conditioned on the upsampled "
+                "measurement (started from mfsr-teacher-photos' weights)",
+    net="unet", make_task=_smfsr_task, evaluate=evaluate_oftsr, teacher="mfsr-teacher-photos",
+    start=meanflow.start_from_velocity,
+    tiers=_smfsr_tiers({
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
+        "cpu": {"steps": 1000, "lr": 2e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "gpu": {"steps": 20000, "lr": 1e-4, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}}),
+)
+
+
+def _smfsr_gan_task(config, anchor):
+    return realworld_pair_batches(config), adversarial.refinement_loss(config, anchor)
+
+
+def _smfsr_gan_tiers(train: dict) -> dict:
+    """SMFSR's tiers with the generator–critic pair (the student's network and a patch discriminator), the
+    stated loss weights, and one jump in the evaluation (the refinement trains the one-step output only)."""
+    tiers = _smfsr_tiers(train)
+    for tier, config in tiers.items():
+        widths = [16, 32] if tier == "smoke" else [32, 64, 128] if tier == "cpu" else [64, 128, 256]
+        config["model"] = {"generator": config["model"], "discriminator": {"in_channels": 3, "channels": widths}}
+        config["adversarial"] = dict(adversarial.DEFAULTS)
+        config["eval"]["steps"] = [1]
+    return tiers
+
+
+# SMFSR's second stage (chapter 8): adversarial refinement of the one-step generator, anchored to the
+# photograph and to its own pre-refinement output (training.adversarial).
+SMFSR_GAN_PHOTOS = Recipe(
+    name="smfsr-gan-photos",
+    description="SMFSR after adversarial refinement: the one-step generator of smfsr-student-photos fine-tuned "
+                "against a patch discriminator, with L1 anchors to the photograph and to its own output",
+    net="unet-gan", make_task=_smfsr_gan_task, evaluate=evaluate_oftsr, teacher="smfsr-student-photos",
+    start=adversarial.start_generator,
+    tiers=_smfsr_gan_tiers({
+        "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
+        "cpu": {"steps": 500, "lr": 5e-5, "warmup_steps": 20, "checkpoint_every": 50, "ema_decay": 0.99},
+        "gpu": {"steps": 5000, "lr": 2e-5, "warmup_steps": 200, "checkpoint_every": 500, "ema_decay": 0.999}}),
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -448,10 +520,11 @@ def _converse_recipe(task: str, variant: str) -> Recipe:
 CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
                     for variant in ("converse", "conv", "convt")]
 
-RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, SPLITMEANFLOW_DIGITS,
-                               DDPM_PHOTOS,
+RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, FM_DIGITS_HALF,
+                               SPLITMEANFLOW_DIGITS, DDPM_PHOTOS,
                                OFTSR_TEACHER_DIGITS, OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS,
-                               OFTSR_STUDENT_PHOTOS, MFSR_TEACHER_PHOTOS, MFSR_STUDENT_PHOTOS, *CONVERSE_RECIPES)}
+                               OFTSR_STUDENT_PHOTOS, MFSR_TEACHER_PHOTOS, MFSR_STUDENT_PHOTOS, SMFSR_STUDENT_PHOTOS,
+                               SMFSR_GAN_PHOTOS, *CONVERSE_RECIPES)}
 
 
 def get_recipe(name: str) -> Recipe:
