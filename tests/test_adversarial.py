@@ -63,7 +63,8 @@ def test_the_summed_loss_keeps_the_two_gradients_apart():
     from genir_mini.units import to_signed
 
     x, y = batch
-    cond, x0 = _sr_source(sr_operator(config["data"]), y, "cpu", config["sigma_p"], torch.Generator().manual_seed(1))
+    cond, x0 = _sr_source(sr_operator(config["data"]), y, "cpu", config["sigma_p"],
+                          torch.Generator().manual_seed(1))
     x_hat = meanflow.flow_map(model.generator, cond)(x0, 0.0, 1.0)
     d_loss = adversarial.discriminator_loss(model.discriminator(to_signed(x)), model.discriminator(x_hat.detach()))
     d_loss.backward()

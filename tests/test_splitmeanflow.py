@@ -53,11 +53,16 @@ def test_the_target_of_the_exact_average_velocity_is_itself_and_its_loss_is_zero
 
 
 def test_small_splits_recover_the_meanflow_identity():
-    """(8.1) with s = t + ε, divided by ε, is MeanFlow's identity (7.2): u − v − (r − t)·du/dt → 0."""
+    """(8.1) with s = t + λ(r − t), λ → 0, is MeanFlow's identity (7.2): on a wrong u (where neither target is
+    u), u + (split target − u)/λ tends to MeanFlow's target (7.3) at first order in λ."""
     x, t, _, r = split_points(16)
-    u, meanflow_target = meanflow.identity_target(exact_u, x, t, r, TOY.velocity(x, t))
-    split = splitmeanflow.split_target(exact_u, x, t, t + 1e-4, r)
-    assert torch.allclose(split, meanflow_target, atol=1e-3)
+    bent = lambda x, t, s: exact_u(x, t, s) * (1 + 0.05 * (s - t)[:, None])  # noqa: E731
+    u, meanflow_target = meanflow.identity_target(bent, x, t, r, TOY.velocity(x, t))
+    gaps = []
+    for lam in (0.1, 0.01):
+        split = splitmeanflow.split_target(bent, x, t, t + lam * (r - t), r)
+        gaps.append((u + (split - u) / lam - meanflow_target).abs().max().item())
+    assert gaps[1] < gaps[0] / 5, gaps  # first order: ten times smaller λ, about ten times smaller gap
 
 
 def random_unet(seed=0):

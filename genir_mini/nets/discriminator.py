@@ -2,7 +2,6 @@
 convolutions that score every overlapping patch of an image as real or generated, and the generator–critic
 pair that one training loop updates together."""
 
-import torch
 import torch.nn as nn
 
 from .unet import UNet

@@ -433,7 +433,7 @@ SMFSR_STUDENT_PHOTOS = Recipe(
     start=meanflow.start_from_velocity,
     tiers=_smfsr_tiers({
         "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
-        "cpu": {"steps": 1000, "lr": 2e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "cpu": {"steps": 600, "lr": 2e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
         "gpu": {"steps": 20000, "lr": 1e-4, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}}),
 )
 
@@ -464,7 +464,7 @@ SMFSR_GAN_PHOTOS = Recipe(
     start=adversarial.start_generator,
     tiers=_smfsr_gan_tiers({
         "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
-        "cpu": {"steps": 500, "lr": 5e-5, "warmup_steps": 20, "checkpoint_every": 50, "ema_decay": 0.99},
+        "cpu": {"steps": 300, "lr": 5e-5, "warmup_steps": 20, "checkpoint_every": 50, "ema_decay": 0.99},
         "gpu": {"steps": 5000, "lr": 2e-5, "warmup_steps": 200, "checkpoint_every": 500, "ema_decay": 0.999}}),
 )
 
@@ -523,8 +523,8 @@ CONVERSE_RECIPES = [_converse_recipe(task, variant) for task in _CONVERSE_NETS
 RECIPES = {r.name: r for r in (DENOISER, CLASSIFIER, DDPM_DIGITS, FM_DIGITS, MEANFLOW_DIGITS, FM_DIGITS_HALF,
                                SPLITMEANFLOW_DIGITS, DDPM_PHOTOS,
                                OFTSR_TEACHER_DIGITS, OFTSR_STUDENT_DIGITS, OFTSR_TEACHER_PHOTOS,
-                               OFTSR_STUDENT_PHOTOS, MFSR_TEACHER_PHOTOS, MFSR_STUDENT_PHOTOS, SMFSR_STUDENT_PHOTOS,
-                               SMFSR_GAN_PHOTOS, *CONVERSE_RECIPES)}
+                               OFTSR_STUDENT_PHOTOS, MFSR_TEACHER_PHOTOS, MFSR_STUDENT_PHOTOS,
+                               SMFSR_STUDENT_PHOTOS, SMFSR_GAN_PHOTOS, *CONVERSE_RECIPES)}
 
 
 def get_recipe(name: str) -> Recipe:
