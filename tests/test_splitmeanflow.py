@@ -4,6 +4,7 @@ the same target; the loss needs no Jacobian-vector product; the time sampler and
 
 import pytest
 import torch
+from test_meanflow import random_unet  # a small random average-velocity UNet, float64
 
 from genir_mini import nets
 from genir_mini.flowmaps import meanflow, splitmeanflow
@@ -63,16 +64,6 @@ def test_small_splits_recover_the_meanflow_identity():
         split = splitmeanflow.split_target(bent, x, t, t + lam * (r - t), r)
         gaps.append((u + (split - u) / lam - meanflow_target).abs().max().item())
     assert gaps[1] < gaps[0] / 5, gaps  # first order: ten times smaller λ, about ten times smaller gap
-
-
-def random_unet(seed=0):
-    torch.manual_seed(seed)
-    net = nets.build("unet", {"in_channels": 1, "channels": [8, 16], "blocks": 1, "time_dim": 16,
-                              "time_inputs": 2, "time_scale": 1.0}).double()
-    with torch.no_grad():
-        for p in net.parameters():  # zero-initialised heads would make u ≡ 0
-            p.add_(0.05 * torch.randn_like(p))
-    return net
 
 
 def test_paper_convention_gives_the_same_target():

@@ -49,12 +49,16 @@ def time_batch(t, x: torch.Tensor) -> torch.Tensor:
     return torch.full((x.shape[0],), float(t), device=x.device)
 
 
+def time_column(t, x: torch.Tensor) -> torch.Tensor:
+    """``t`` (a number or ``(N,)`` tensor) as ``(N, 1, …)`` in ``x``'s dtype, to broadcast against ``x``."""
+    return time_batch(t, x).view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+
+
 def _step(t, s, x: torch.Tensor):
     """s − t, broadcastable against ``x``: a Python number for numbers, ``(N, 1, …)`` for tensors."""
     if not isinstance(t, torch.Tensor) and not isinstance(s, torch.Tensor):
         return s - t
-    d = time_batch(s, x) - time_batch(t, x)
-    return d.view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+    return time_column(time_batch(s, x) - time_batch(t, x), x)
 
 
 class EulerMap:

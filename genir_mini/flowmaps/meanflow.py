@@ -33,7 +33,7 @@ import torch
 
 from .._checks import check_image
 from ..units import to_signed
-from .base import AverageVelocityMap, time_batch
+from .base import AverageVelocityMap, time_batch, time_column
 from .flow_matching import interpolate, velocity_target
 
 # The official settings (arXiv 2505.13447; the authors' JAX code for ImageNet latents, their PyTorch code
@@ -51,10 +51,6 @@ OFFICIAL_SETTINGS = {
 # The book's digits are 28×28 pixels and a small UNet, the kind of model of the CIFAR-10 settings; the improved
 # one puts s near the data end (where a one-step generation jumps to) and t anywhere.
 DEFAULTS = {"mean_s": None, "std_s": None, **OFFICIAL_SETTINGS["cifar10-improved"]}
-
-
-def _column(t, x):
-    return time_batch(t, x).view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
 
 
 def average_velocity(net, cond: torch.Tensor | None = None):
@@ -105,7 +101,7 @@ def identity_target(u_fn, x_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor, v
     t, s = time_batch(t, x_t), time_batch(s, x_t)
     with torch.no_grad():
         _, du_dt = torch.func.jvp(lambda x, tau: u_fn(x, tau, s), (x_t, t), (v, torch.ones_like(t)))
-    return u_fn(x_t, t, s), v + _column(s - t, x_t) * du_dt
+    return u_fn(x_t, t, s), v + time_column(s - t, x_t) * du_dt
 
 
 def adaptive_loss(u: torch.Tensor, target: torch.Tensor, p: float = DEFAULTS["p"], c: float = DEFAULTS["c"]):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check_choice
-from .base import STEPPERS, ODEMap, time_batch
+from .base import STEPPERS, ODEMap, time_batch, time_column
 from .flow_matching import interpolate, velocity_target
 
 T_EPS = 1e-3  # teacher training times t ~ U[ε, 1] (OFTSR's code)
@@ -40,11 +40,6 @@ def _check_sigma_p(sigma_p) -> float:
     if not isinstance(sigma_p, (int, float)) or not 0 <= sigma_p <= 1:
         raise ValueError(f"sigma_p must be a number in [0, 1], got {sigma_p!r}")
     return float(sigma_p)
-
-
-def _column(t, x):
-    """``(N,)`` times as ``(N, 1, …)`` to broadcast against ``x``."""
-    return time_batch(t, x).view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
 
 
 def noisy_source(cond: torch.Tensor, sigma_p: float, generator: torch.Generator | None = None,
@@ -90,13 +85,13 @@ def teacher_loss(net, x1: torch.Tensor, cond: torch.Tensor, sigma_p: float,
 
 def student_state(student, x0: torch.Tensor, cond: torch.Tensor, t) -> torch.Tensor:
     """The student's one-call state at time t (6.3): x_t = x₀ + t·v_φ(x₀, t | cond)."""
-    return x0 + _column(t, x0) * student(x0, time_batch(t, x0), cond=cond)
+    return x0 + time_column(t, x0) * student(x0, time_batch(t, x0), cond=cond)
 
 
 def distillation_target(v_student_t: torch.Tensor, v_teacher_t: torch.Tensor, t, s) -> torch.Tensor:
     """The regression target of v_φ^(s) in (6.4): v_φ^(t) + (dt/s)(v_θ^(t) − v_φ^(t)), dt = s − t, without
     gradient. ``t``, ``s``: numbers or ``(N,)`` tensors with 0 < s."""
-    t, s = _column(t, v_student_t), _column(s, v_student_t)
+    t, s = time_column(t, v_student_t), time_column(s, v_student_t)
     if (s <= 0).any():
         raise ValueError("s must be positive (the target divides by s)")
     return (v_student_t + (s - t) / s * (v_teacher_t - v_student_t)).detach()
@@ -119,13 +114,13 @@ def distillation_loss(student, teacher, x0: torch.Tensor, cond: torch.Tensor, t,
     s = t + dt
     with torch.no_grad():
         v_student_t = student(x0, t, cond=cond)
-        x_t = x0 + _column(t, x0) * v_student_t
+        x_t = x0 + time_column(t, x0) * v_student_t
         v_teacher = conditional_velocity(teacher, cond)
         if teacher_step == "euler":  # slide 19's form
             target = distillation_target(v_student_t, v_teacher(x_t, t), t, s)
         else:  # the same target, (x̃_s − x₀)/s, with a second-order teacher step
             x_s = STEPPERS[teacher_step](v_teacher)(x_t, t, s)
-            target = (x_s - x0) / _column(s, x0)
+            target = (x_s - x0) / time_column(s, x0)
     distill = (student(x0, s, cond=cond) - target).pow(2).mean()
     loss, parts = distill, {"distill": distill.item(), "boundary": 0.0}
     if boundary_weight:

@@ -24,7 +24,7 @@ import torch
 
 from .._checks import check_image
 from ..units import to_signed
-from .base import time_batch
+from .base import time_batch, time_column
 from .flow_matching import interpolate, velocity_target
 from .meanflow import OFFICIAL_SETTINGS, adaptive_loss, average_velocity, sample_times
 
@@ -37,10 +37,6 @@ from .meanflow import OFFICIAL_SETTINGS, adaptive_loss, average_velocity, sample
 # half on the boundary gave one-step FD above 5,000 after 1,750 steps.
 DEFAULTS = {**{k: v for k, v in OFFICIAL_SETTINGS["cifar10-improved"].items() if k != "fraction_equal"},
             "fraction_boundary": 0.75, "p": 0.0}
-
-
-def _column(t, x):
-    return time_batch(t, x).view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
 
 
 def sample_split_times(n: int, generator: torch.Generator | None = None,
@@ -63,8 +59,8 @@ def split_target(u_fn, x_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor, r: t
         raise ValueError("split_target needs t ≤ s ≤ r and t < r for every sample")
     with torch.no_grad():
         u_ts = u_fn(x_t, t, s)
-        x_s = x_t + _column(s - t, x_t) * u_ts
-        lam = _column((s - t) / (r - t), x_t)
+        x_s = x_t + time_column(s - t, x_t) * u_ts
+        lam = time_column((s - t) / (r - t), x_t)
         return lam * u_ts + (1 - lam) * u_fn(x_s, s, r)
 
 
@@ -73,9 +69,9 @@ def splitting_residual(u_fn, x_t: torch.Tensor, t, s, r) -> torch.Tensor:
     zero for the exact average velocity of a flow."""
     t, s, r = time_batch(t, x_t), time_batch(s, x_t), time_batch(r, x_t)
     u_ts = u_fn(x_t, t, s)
-    x_s = x_t + _column(s - t, x_t) * u_ts
-    return (_column(r - t, x_t) * u_fn(x_t, t, r) - _column(s - t, x_t) * u_ts
-            - _column(r - s, x_t) * u_fn(x_s, s, r))
+    x_s = x_t + time_column(s - t, x_t) * u_ts
+    return (time_column(r - t, x_t) * u_fn(x_t, t, r) - time_column(s - t, x_t) * u_ts
+            - time_column(r - s, x_t) * u_fn(x_s, s, r))
 
 
 def consistency_loss(net, x_t: torch.Tensor, v: torch.Tensor, t: torch.Tensor, s: torch.Tensor,
