@@ -433,7 +433,7 @@ SMFSR_STUDENT_PHOTOS = Recipe(
     start=meanflow.start_from_velocity,
     tiers=_smfsr_tiers({
         "smoke": {**_SMOKE_TRAIN, "lr": 1e-4},
-        "cpu": {"steps": 600, "lr": 2e-4, "warmup_steps": 50, "checkpoint_every": 50, "ema_decay": 0.995},
+        "cpu": {"steps": 3000, "lr": 2e-4, "warmup_steps": 50, "checkpoint_every": 100, "ema_decay": 0.995},
         "gpu": {"steps": 20000, "lr": 1e-4, "warmup_steps": 500, "checkpoint_every": 1000, "ema_decay": 0.9995}}),
 )
 
