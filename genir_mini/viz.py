@@ -46,9 +46,11 @@ def tile(images: torch.Tensor, ncols: int = 8, pad: int = 1, value: float = 1.0)
     return out
 
 
-PAGE_WIDTH = 7.0  # inches: the width of the book's text column at ``FIGURE_DPI`` (about 700 px)
+PAGE_WIDTH = 6.8  # inches: the width of the book's text column at ``FIGURE_DPI`` (688 px on a desktop)
 FIGURE_DPI = 100  # the size on the page; "retina" PNGs (``style``) carry twice the pixels
-TITLE_HEIGHT = 0.32  # inches above a panel for a one-line title
+TITLE_HEIGHT = 0.32  # inches above a panel for one line of title
+MIN_PANEL = 1.6  # inches: the narrowest a colour image (a photograph, an error map) is drawn, 160 px in the book
+_TITLE_CHAR = 0.58  # a title character's mean width, in font sizes (DejaVu Sans): how titles are wrapped
 
 
 def style():
@@ -71,12 +73,71 @@ def _aspect(img) -> float:
     return h / w
 
 
+def _is_colour(img) -> bool:
+    """A colour image: a tensor (..., 3, H, W) or an array (H, W, 3)."""
+    if isinstance(img, torch.Tensor):
+        return img.ndim >= 3 and img.shape[-3] == 3
+    return np.ndim(img) == 3 and np.shape(img)[-1] == 3
+
+
+def max_columns(width: float = PAGE_WIDTH) -> int:
+    """How many colour panels fit side by side in ``width`` inches without one narrower than :data:`MIN_PANEL`."""
+    return max(1, int(width / MIN_PANEL + 1e-9))
+
+
+def balanced_columns(n: int, width: float = PAGE_WIDTH) -> int:
+    """Columns for ``n`` panels: as many as fit (:func:`max_columns`), spread evenly over the rows (5 panels:
+    3 + 2, not 4 + 1)."""
+    rows = -(-n // max_columns(width))
+    return -(-n // rows)
+
+
+def wrap_title(title, panel: float, fontsize: float = 9.0) -> str:
+    """``title`` broken into lines that fit a panel ``panel`` inches wide (its own line breaks kept)."""
+    import textwrap
+
+    chars = max(6, int(panel * 72 / (_TITLE_CHAR * fontsize)))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) or line
+                     for line in str(title).split("\n"))
+
+
+def text_overlaps(fig) -> list[tuple[str, str]]:
+    """The pairs of texts of ``fig`` (panel titles, the figure's title, texts placed on panels) whose drawn
+    boxes overlap: a figure whose titles run into each other returns them, a readable one ``[]``."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title, *ax.texts)]
+    texts += [t for t in (getattr(fig, "_suptitle", None), *fig.texts) if t is not None]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()]
+    pairs = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            overlap_w = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            overlap_h = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if overlap_w > 0.5 and overlap_h > 0.5:
+                pairs.append((a, b))
+    return pairs
+
+
+def _panel_width(images, ncols: int, size: float, width: float) -> float:
+    """The width of each of ``ncols`` panels (at most ``size``, all within ``width``); colour images may not be
+    drawn narrower than :data:`MIN_PANEL` (a clear error names the columns that would fit)."""
+    panel = min(size, width / ncols)
+    if panel < MIN_PANEL - 1e-9 and any(_is_colour(img) for img in images):
+        raise ValueError(f"{ncols} columns of size {size} make each panel {panel:.2f} in wide, narrower than the "
+                         f"{MIN_PANEL} in a colour image needs to be read in the book: use ncols <= "
+                         f"{max_columns(width)} and size >= {MIN_PANEL}")
+    return panel
+
+
 def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray", width=PAGE_WIDTH):
     """A row/grid of images (tensors ``(1, C, H, W)`` or ``(C, H, W)``, or arrays); returns the figure.
 
-    ``images``: a list, or a dict title -> image. Each panel is ``size`` inches wide, less where ``ncols``
-    panels would be wider than ``width`` (the text column); its height follows the images' aspect ratio,
-    so wide strips (e.g. a trajectory tiled with ``tile``) leave no blank bands.
+    ``images``: a list, or a dict title -> image. ``ncols`` defaults to as many as fit
+    (:func:`balanced_columns`). Each panel is ``size`` inches wide, less where ``ncols`` panels would be wider
+    than ``width`` (the text column), but a colour image never narrower than :data:`MIN_PANEL` (a
+    ``ValueError`` says which ``ncols`` fit); titles are wrapped to their panel. A panel's height follows the
+    images' aspect ratio, so wide strips (e.g. a trajectory tiled with ``tile``) leave no blank bands.
     """
     if isinstance(images, dict):
         titles, images = list(images), list(images.values())
@@ -86,11 +147,12 @@ def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray", width=PA
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
     n = len(images)
-    ncols = ncols or n
+    ncols = min(ncols or balanced_columns(n, width), n)
     nrows = -(-n // ncols)
-    panel = min(size, width / ncols)
+    panel = _panel_width(images, ncols, size, width)
     aspect = max(_aspect(img) for img in images)
-    title_h = TITLE_HEIGHT * max(str(t).count("\n") + 1 for t in titles) if titles is not None else 0.0
+    titles = [wrap_title(t, panel) for t in titles] if titles is not None else None
+    title_h = TITLE_HEIGHT * max(t.count("\n") + 1 for t in titles) if titles is not None else 0.0
     row_h = panel * aspect + title_h
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols, row_h * nrows), squeeze=False)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - title_h / (row_h * nrows),
@@ -105,11 +167,15 @@ def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray", width=PA
     return fig
 
 
-def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_max=0.2, width=PAGE_WIDTH):
-    """Side-by-side comparison: top row the images (PSNR/SSIM in the titles), optional zoom inset box,
-    bottom row the absolute error maps |estimate − reference| (averaged over channels).
+def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_max=0.2, width=PAGE_WIDTH,
+            ncols=None):
+    """Side-by-side comparison: the images (PSNR/SSIM in the titles), an optional zoom inset, and under each
+    row of images the absolute error maps |estimate − reference| (averaged over channels), with one colour
+    bar below the figure.
 
-    ``estimates``: name -> ``(1, C, H, W)`` tensor; ``zoom`` = ``(top, left, size)`` in pixels.
+    ``estimates``: name -> ``(1, C, H, W)`` tensor; ``zoom`` = ``(top, left, size)`` in pixels. ``ncols``:
+    images per row, by default as many as fit (:func:`balanced_columns`: six images make two rows of three);
+    no colour panel is narrower than :data:`MIN_PANEL`, and titles are wrapped to their panel.
     """
     from .evaluation.metrics import psnr, ssim
 
@@ -119,41 +185,55 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
                              f"got {getattr(img, 'shape', type(img).__name__)}")
     names = ["reference"] + list(estimates)
     imgs = [reference] + [estimates[n] for n in estimates]
-    nrows = 2 if error else 1
-    error_image = None
-    panel = min(size, width / (len(imgs) + 0.35 * error))  # room for the colour bar
-    fig, axes = plt.subplots(nrows, len(imgs), figsize=(panel * (len(imgs) + 0.35 * error),
-                                                        (panel * _aspect(reference) + 2 * TITLE_HEIGHT) * nrows),
-                             squeeze=False)
+    ncols = min(ncols or balanced_columns(len(imgs), width), len(imgs))
+    nrows = -(-len(imgs) // ncols)
+    gap = 0.08  # inches between panels
+    panel = _panel_width(imgs + [reference.expand(1, 3, -1, -1)] * error, ncols, size, width - (ncols - 1) * gap)
+    image_h = panel * _aspect(reference)
+    titles = []
     for j, (name, img) in enumerate(zip(names, imgs)):
-        ax = axes[0, j]
-        arr = _as_numpy(img)
-        ax.imshow(arr, cmap="gray", vmin=0, vmax=1)
-        title = name
+        title = wrap_title(name, panel)
         if j > 0 and img.shape == reference.shape:
             shown = img.clamp(0, 1)
             title += f"\n{psnr(shown, reference).item():.2f} dB / {ssim(shown, reference).item():.3f}"
+        titles.append(title)
+    title_h = TITLE_HEIGHT * max(t.count("\n") + 1 for t in titles)
+    block_h = title_h + image_h + (TITLE_HEIGHT + image_h if error else 0.0)  # one row of images (and errors)
+    bar_h = 0.6 if error else 0.0  # the colour bar and its label
+    fig_w, fig_h = ncols * panel + (ncols - 1) * gap, nrows * block_h + (nrows - 1) * gap + bar_h
+    fig = plt.figure(figsize=(fig_w, fig_h))
+
+    def axes_at(left, top, h):  # inches from the figure's top-left corner
+        return fig.add_axes([left / fig_w, 1 - (top + h) / fig_h, panel / fig_w, h / fig_h])
+
+    error_image = None
+    for j, (img, title) in enumerate(zip(imgs, titles)):
+        row, col = divmod(j, ncols)
+        left, top = col * (panel + gap), row * (block_h + gap)
+        ax = axes_at(left, top + title_h, image_h)
+        arr = _as_numpy(img)
+        ax.imshow(arr, cmap="gray", vmin=0, vmax=1)
         ax.set_title(title)
         ax.axis("off")
         if zoom is not None and img.shape[-2:] == reference.shape[-2:]:
-            top, left, s = zoom
+            z_top, z_left, s = zoom
             inset = ax.inset_axes([0.58, 0.0, 0.42, 0.42])
-            inset.imshow(arr[top : top + s, left : left + s], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            inset.imshow(arr[z_top: z_top + s, z_left: z_left + s], cmap="gray", vmin=0, vmax=1,
+                         interpolation="nearest")
             inset.set_xticks([]), inset.set_yticks([])
             for spine in inset.spines.values():
                 spine.set_edgecolor("yellow")
-            ax.add_patch(plt.Rectangle((left, top), s, s, fill=False, edgecolor="yellow", linewidth=1))
-        if error:
-            ax = axes[1, j]
+            ax.add_patch(plt.Rectangle((z_left, z_top), s, s, fill=False, edgecolor="yellow", linewidth=1))
+        if error and j > 0 and img.shape == reference.shape:
+            ax = axes_at(left, top + title_h + image_h + TITLE_HEIGHT, image_h)
             ax.axis("off")
-            if j > 0 and img.shape == reference.shape:
-                err = (img.clamp(0, 1) - reference).abs().mean(1)[0].cpu().numpy()
-                error_image = ax.imshow(err, cmap="magma", vmin=0, vmax=error_max)
-                ax.set_title("|error|")
+            err = (img.clamp(0, 1) - reference).abs().mean(1)[0].cpu().numpy()
+            error_image = ax.imshow(err, cmap="magma", vmin=0, vmax=error_max)
+            ax.set_title("|error|")
     if error_image is not None:
-        fig.colorbar(error_image, ax=axes[1, :].tolist(), shrink=0.8, label="absolute error")
-    else:
-        fig.tight_layout()
+        bar_w = min(fig_w, 3.5)
+        bar = fig.add_axes([(fig_w - bar_w) / 2 / fig_w, 0.35 / fig_h, bar_w / fig_w, 0.12 / fig_h])
+        fig.colorbar(error_image, cax=bar, orientation="horizontal", label="absolute error")
     return fig
 
 
@@ -331,7 +411,8 @@ def escape_markdown(text: str) -> str:
 def table(rows: list, digits: int = 2, caption: str | None = None):
     """A list of dicts (one per row, same keys) as a Markdown table for display in a notebook.
 
-    Floats are printed with ``digits`` decimals; returns ``IPython.display.Markdown``.
+    Floats are printed with ``digits`` decimals, those of 10⁵ or more in size with three significant digits
+    (``3.51e+06``); returns ``IPython.display.Markdown``.
     """
     from IPython.display import Markdown
 
@@ -342,7 +423,9 @@ def table(rows: list, digits: int = 2, caption: str | None = None):
     def fmt(v):
         if isinstance(v, torch.Tensor):
             v = v.item()
-        return escape_markdown(f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+        if isinstance(v, float):
+            return escape_markdown(f"{v:.3g}" if abs(v) >= 1e5 else f"{v:.{digits}f}")
+        return escape_markdown(str(v))
 
     lines = ["| " + " | ".join(escape_markdown(str(k)) for k in keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows]

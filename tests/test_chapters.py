@@ -66,7 +66,33 @@ def test_chapter_executes_on_cpu(path):
     record_time(path.stem, seconds, load)
     EXECUTED.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, EXECUTED / path.name)
+    long = {name: n for name, n in code_before_first_output(nb).items() if n and n > MAX_CODE_BEFORE_OUTPUT}
+    assert not long, f"sections whose first figure or table comes after more than {MAX_CODE_BEFORE_OUTPUT} " \
+                     f"visible code lines (fold plumbing or move it to the library): {long}"
     assert seconds < RUNAWAY_SECONDS, f"{path.name} took {seconds:.0f} s: a runaway (normal is a few minutes)"
+
+
+FOLDED = ("hide-input", "remove-input", "remove-cell", "solution", "colab-setup", "injected-parameters")
+MAX_CODE_BEFORE_OUTPUT = 60  # visible code lines from a section's heading to its first figure or table
+
+
+def code_before_first_output(nb) -> dict:
+    """Visible code lines (cells not folded in the book) from each ``##`` section's heading to the first cell
+    that shows a figure, a table or text (``display_data``/``execute_result``); ``None`` for a section
+    without one. The exercises are left out: their code is folded into solutions."""
+    lines, shown, section = {}, set(), None
+    for cell in nb.cells:
+        heading = re.search(r"^## (.+)$", cell.source, re.M) if cell.cell_type == "markdown" else None
+        if heading:
+            section = heading[1].strip()
+            lines[section] = 0
+        if cell.cell_type != "code" or section is None or section in shown:
+            continue
+        if not any(t in tags(cell) for t in FOLDED):
+            lines[section] += len(cell.source.strip().split("\n"))
+        if any(o.get("output_type") in ("display_data", "execute_result") for o in cell.get("outputs", [])):
+            shown.add(section)
+    return {name: n if name in shown else None for name, n in lines.items() if name != "Exercises"}
 
 
 def record_time(chapter, seconds, load):

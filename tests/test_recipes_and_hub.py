@@ -130,3 +130,18 @@ def test_generative_recipes_sample_and_take_a_data_folder(tmp_path):
     assert out["config"]["data"]["folder"] == str(tmp_path)
     with pytest.raises(ValueError, match="digit recipes only"):
         run("denoiser", "smoke", data_dir=tmp_path)
+
+
+def test_digit_models_are_scored_shipped_generators_from_the_same_noise():
+    from genir_mini.training import compare, load_or_train
+
+    classifier = load_or_train("digit-classifier")
+    models = {"flow matching": ("fm-digits", "euler", [1, 2]), "MeanFlow": ("meanflow-digits", "mean", [1])}
+    result = compare.digit_models(models, 32, classifier, floor_draws=2)
+    assert [r["model"] for r in result.rows] == ["real digits (floor)"] + ["flow matching"] * 2 + ["MeanFlow"]
+    assert set(result.scores) == {("flow matching", 1), ("flow matching", 2), ("MeanFlow", 1)}
+    assert result.samples["MeanFlow", 1].shape == (16, 1, 28, 28) and len(result.floor_fds) == 2
+    assert result.fd_noise >= 0 and all(r["FD"] > 0 for r in result.rows[1:])
+    assert result.scores["MeanFlow", 1]["fd"] < result.scores["flow matching", 1]["fd"], "one jump beats one step"
+    with pytest.raises(ValueError, match="models"):
+        compare.digit_models({}, 32, classifier)

@@ -23,10 +23,19 @@ WEIGHTS = ROOT / "_build" / "page_weights.json"
 
 
 def executed_chapter(path: Path) -> nbformat.NotebookNode:
-    """The chapter with its outputs: tests/test_chapters.py's execution if it is newer than the chapter."""
+    """The chapter with its outputs: tests/test_chapters.py's execution when it ran the chapter's code as it is
+    now (the chapter's Markdown is taken as it is now), else an execution at the smoke tier."""
     saved = EXECUTED / path.name
-    if saved.exists() and saved.stat().st_mtime >= path.stat().st_mtime:
-        return nbformat.read(saved, as_version=4)
+    chapter = nbformat.read(path, as_version=4)
+    if saved.exists():
+        executed = nbformat.read(saved, as_version=4)
+        cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        if [(c.cell_type, c.source if c.cell_type == "code" else "") for c in cells] == \
+                [(c.cell_type, c.source if c.cell_type == "code" else "") for c in chapter.cells]:
+            for done, now in zip(cells, chapter.cells):
+                if now.cell_type == "markdown":
+                    done.source = now.source
+            return executed
     nb, _ = execute_notebook(path, parameters={"TIER": "smoke"}, timeout=600)
     return nb
 
@@ -55,7 +64,8 @@ def test_every_page_reads_well_in_a_browser(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     start = time.perf_counter()
-    problems, weights = check_pages.check_book(root / "_build" / "html")
+    problems, weights = check_pages.check_book(root / "_build" / "html",
+                                               sources=check_pages.chapter_sources(ROOT / "book"))
     seconds = time.perf_counter() - start
     WEIGHTS.parent.mkdir(exist_ok=True)
     WEIGHTS.write_text(json.dumps({"pages_MB": weights, "browser_seconds": round(seconds, 1)}, indent=1))

@@ -58,3 +58,16 @@ def test_a_clear_gain_is_larger_than_its_spread():
     assert not spread.is_clear_gain([-1.0, -1.1])  # a loss
     with pytest.raises(ValueError, match="at least two"):
         spread.is_clear_gain([2.0])
+
+
+def test_seed_scores_sum_up_a_sampler_over_seeds():
+    truth = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    same = truth.expand(4, -1, -1, -1, -1)  # four seeds that all give the truth
+    row = spread.seed_scores(same, truth)
+    assert row["spread over seeds (/255)"] == 0 and row["SSIM"] > 0.999
+    noisy = (same + 0.05 * torch.randn(same.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+    row = spread.seed_scores(noisy, truth)
+    assert 255 * 0.03 < row["spread over seeds (/255)"] < 255 * 0.07
+    assert row["PSNR (dB)"].split(" ± ")[0].replace(".", "").isdigit()
+    with pytest.raises(ValueError, match="outputs must be"):
+        spread.seed_scores(truth, truth)

@@ -141,3 +141,41 @@ def test_chapter_start_checks_the_tier_and_picks_the_device(capsys):
         chapter.start("GPU")
     with pytest.raises(ValueError, match="device"):
         chapter.start("cpu", device="tpu")
+
+
+def test_colour_panels_keep_the_floor_and_wrap_onto_rows():
+    photo = torch.rand(1, 3, 96, 96)
+    fig = viz.show_images([photo] * 6)  # six photographs: two rows of three, not one row of six
+    assert len(fig.axes) == 6 and fig.get_size_inches()[0] <= viz.PAGE_WIDTH + 1e-9
+    assert min(ax.get_position().width for ax in fig.axes) * fig.get_size_inches()[0] >= viz.MIN_PANEL - 0.1
+    with pytest.raises(ValueError, match="ncols <= 4"):
+        viz.show_images([photo] * 6, ncols=6)
+    viz.show_images([torch.rand(1, 1, 28, 28)] * 11, ncols=11)  # grey digits may be small
+    estimates = {f"method {k}": photo for k in range(5)}
+    fig = viz.compare(photo, estimates, zoom=(10, 10, 20))
+    width = fig.get_size_inches()[0]
+    panels = [ax for ax in fig.axes if ax.get_images() and ax.get_position().width * width > 1]
+    assert width <= viz.PAGE_WIDTH + 1e-9
+    assert min(ax.get_position().width * width for ax in panels) >= viz.MIN_PANEL - 1e-6
+
+
+def test_titles_are_wrapped_to_their_panels_and_never_overlap():
+    import matplotlib.pyplot as plt
+
+    long_titles = ["MFSR, 4 jumps", "teacher, 8 NFE", "OFTSR student, t_in = 0 (bicubic-trained)",
+                   "SMFSR + GAN, noise-started, after refinement"]
+    photo = torch.rand(1, 3, 64, 64)
+    fig = viz.show_images([photo] * 4, titles=long_titles, size=1.6)
+    assert viz.text_overlaps(fig) == []
+    fig = viz.compare(photo, dict(zip(long_titles, [photo] * 4)))
+    assert viz.text_overlaps(fig) == []
+    fig, axes = plt.subplots(1, 2, figsize=(2, 1))  # the check sees what the helpers avoid
+    axes[0].set_title("a title far too long for its panel")
+    axes[1].set_title("another title too long for it")
+    assert viz.text_overlaps(fig)
+    assert viz.wrap_title("a b c d e f g h i j k l m n o p", 0.5).count("\n") >= 1
+
+
+def test_table_prints_huge_values_in_scientific_notation():
+    md = viz.table([{"miss": 3514370.25, "small": 0.125}], digits=3).data
+    assert "3.51e+06" in md and "0.125" in md

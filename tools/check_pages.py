@@ -13,9 +13,19 @@ prints the problems of every page and the page weights, and exits 1 if there is 
 * a Markdown table rendered as raw pipes, or MyST source left in the text (``{exercise}``, ``{eq}``, …);
 * a solution that shows before the reader opens it (a solution cell outside a folded solution, or a folded
   solution whose content is visible), or a ``BEGIN SOLUTION`` line on screen;
-* a display equation wider than the text column at :data:`DESKTOP` width;
+* an opened solution that lacks the written answer of its source (:func:`solution_texts`: every run of four
+  or more plain words of it must be on screen) or shows a ``BEGIN``/``END SOLUTION`` marker;
+* a MathJax error in place of an equation (``mjx-merror``, e.g. "\\tag not allowed in split environment");
+* a display equation wider than the text column at :data:`DESKTOP` width, or a table wider than the column;
 * a visible code line wider than the code column (measured with wrapping off);
-* in a chapter, an output image without a numbered, captioned figure (explorers and badges excepted).
+* in a chapter, an output image without a numbered, captioned figure (explorers and badges excepted), or a
+  colour image panel (a photograph, an error map: :func:`colour_panels`) drawn narrower than
+  :data:`PANEL_FLOOR` CSS pixels; grey panels (digit grids, 28-pixel images shown enlarged) are exempt;
+* at :data:`PHONE` width, a navigation button (the chapter list, the page contents) that is missing or opens
+  nothing, or a table or equation wider than the column that does not scroll.
+
+Overlapping titles inside a figure cannot be seen in its pixels: ``genir_mini.viz.text_overlaps`` finds them,
+and the figure helpers wrap titles to their panels (``tests/test_viz_and_import.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -32,6 +43,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PANEL_FLOOR = 150  # CSS px: the narrowest a colour image panel may be shown (genir_mini.viz draws them >= 160)
 # The theme's known errors, on every page of any Jupyter Book 1.x site: pydata-sphinx-theme logs the first
 # when no theme preference is stored (a fresh browser profile); sphinx-thebe's script is included twice.
 KNOWN_CONSOLE_ERRORS = ("Got invalid theme mode", "Identifier 'THEBE_JS_URL' has already been declared")
@@ -69,7 +82,8 @@ def serve(folder: Path):
 # Everything measured inside the page, in one call; returns lists of short descriptions.
 _PAGE_CHECKS = r"""
 (isChapter) => {
-  const out = {tables: [], leftovers: [], solutions: [], math: [], code: [], figures: [], images: []};
+  const out = {tables: [], leftovers: [], solutions: [], math: [], code: [], figures: [], images: [],
+               mathjax: [], wide_tables: [], panels: []};
   const main = document.querySelector("main") || document.body;
   // (Chromium lays out the content of a closed <details> too, so that is checked by hand)
   const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length)
@@ -97,6 +111,17 @@ _PAGE_CHECKS = r"""
   }
   for (const pre of main.querySelectorAll("pre"))
     if (visible(pre) && pre.textContent.includes("BEGIN SOLUTION")) out.solutions.push("BEGIN SOLUTION on screen");
+  // MathJax's red error boxes in place of equations
+  for (const e of main.querySelectorAll("mjx-merror"))
+    out.mathjax.push((e.getAttribute("data-mjx-error") || e.textContent).slice(0, 80));
+  // tables wider than the text column
+  const contentWidth = (e) => { const cs = getComputedStyle(e);
+      return e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight); };
+  const column = contentWidth(main.querySelector("article") || main);
+  for (const t of main.querySelectorAll("table"))
+    if (visible(t) && t.getBoundingClientRect().width > column + 1)
+      out.wide_tables.push(`${Math.round(t.getBoundingClientRect().width)} px in a ${column}-px column: ` +
+                           (t.querySelector("th, td") || t).textContent.trim().slice(0, 50));
   // display math wider than the column
   for (const m of main.querySelectorAll("mjx-container[display='true']")) {
     const column = m.closest(".math, div") || m.parentElement;
@@ -120,6 +145,9 @@ _PAGE_CHECKS = r"""
       const fig = img.closest("figure");
       const caption = fig && fig.querySelector("figcaption");
       if (!caption || !/Fig\.\s*\d+\.\d+/.test(caption.textContent)) out.figures.push(img.alt || src.slice(0, 40));
+      if (!src.startsWith("data:") && img.naturalWidth > 0)  // measured by colour_panels, in Python
+        out.panels.push({src: img.src, shown: img.getBoundingClientRect().width, natural: img.naturalWidth,
+                         figure: caption ? caption.textContent.trim().slice(0, 12) : src.slice(0, 40)});
     }
   }
   return out;
@@ -127,8 +155,144 @@ _PAGE_CHECKS = r"""
 """
 
 
-def check_book(html: Path, screenshots: Path | None = None) -> tuple[dict, dict]:
-    """Check every page of the book built in ``html``; returns ``({page: [problems]}, {page: MB})``."""
+# every solution opened as a reader opens it: its text (without code and math) and any marker on screen
+_OPEN_SOLUTIONS = r"""
+() => {
+  const main = document.querySelector("main") || document.body;
+  const textOf = (e) => { const c = e.cloneNode(true);
+      c.querySelectorAll("code, pre, .highlight, mjx-container, .math, script, .admonition-title, summary")
+        .forEach(x => x.remove());
+      return c.textContent; };
+  return Array.from(main.querySelectorAll(".solution")).map(sol => {
+    const details = sol.matches("details") ? sol : sol.querySelector("details") || sol.closest("details");
+    if (details) details.open = true;
+    const markers = Array.from(sol.querySelectorAll("pre")).some(
+        p => /(BEGIN|END) SOLUTION/.test(p.textContent) && p.getClientRects().length);
+    return {id: sol.id, text: textOf(sol), markers: markers};
+  });
+}
+"""
+
+# at phone width: each navigation button is there and opens its panel of links; what is too wide scrolls
+_PHONE_NAVIGATION = r"""
+async () => {
+  const shown = (e) => { const r = e.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== "hidden"; };
+  const linksOnScreen = () => Array.from(document.querySelectorAll(
+        "dialog[open] a, .bd-sidebar-primary a, .bd-sidebar-secondary a, .bd-toc a"))
+      .filter(a => { const r = a.getBoundingClientRect();
+          return shown(a) && r.right > 0 && r.left < innerWidth && r.bottom > 0 && r.top < innerHeight; })
+      .map(a => a.href);
+  const problems = [];
+  for (const [what, selector] of [["chapter list", ".primary-toggle"], ["contents", ".secondary-toggle"]]) {
+    const buttons = Array.from(document.querySelectorAll(selector)).filter(shown);
+    const hasContents = document.querySelectorAll(".bd-sidebar-secondary a, .bd-toc a").length > 0;
+    if (!buttons.length && (what === "chapter list" || hasContents)) problems.push(`no ${what} button`);
+    if (!buttons.length) continue;
+    const before = new Set(linksOnScreen());
+    buttons[0].click();
+    await new Promise(r => setTimeout(r, 400));
+    if (!linksOnScreen().some(h => !before.has(h))) problems.push(`the ${what} button opens nothing`);
+    document.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true}));
+    document.querySelectorAll("dialog[open]").forEach(d => d.close());
+    await new Promise(r => setTimeout(r, 200));
+  }
+  // wide tables and equations scroll inside their own box instead of being cut off
+  const main = document.querySelector("main") || document.body;
+  const scrolls = (e) => { for (let a = e; a && a !== main; a = a.parentElement)
+      if (["auto", "scroll"].includes(getComputedStyle(a).overflowX)) return true; return false; };
+  for (const e of main.querySelectorAll("table, mjx-container[display='true']")) {
+    const box = e.closest("article") || main, cs = getComputedStyle(box);
+    const column = box.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    if (shown(e) && e.scrollWidth > column + 1 && !scrolls(e))
+      problems.push(`a ${e.tagName.toLowerCase()} ${e.scrollWidth} px wide is cut off at ${column} px`);
+  }
+  return problems;
+}
+"""
+
+
+def solution_texts(nb) -> list[str]:
+    """The written answers of a chapter's solutions, in order: the Markdown between each ``{solution-start}``
+    (or inside each ``{solution}`` block) and its end, without directive fences and options."""
+    texts, current = [], None
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.split("\n"):
+            opening = re.match(r"^\s*(`{3,}|:{3,})\s*\{(solution|solution-start|solution-end)\}", line)
+            if opening:
+                if current is not None:
+                    texts.append("\n".join(current))
+                current = None if opening[2] == "solution-end" else []
+            elif current is not None and not re.match(r"^(:[\w-]+:|\s*(`{3,}|:{3,})\s*$)", line):
+                current.append(line)
+        if current is not None:
+            current.append("")
+    if current is not None:
+        texts.append("\n".join(current))
+    return texts
+
+
+def _plain(text: str) -> str:
+    """Text as compared: typographic quotes and dashes made plain, whitespace collapsed."""
+    for fancy, plain in (("“", '"'), ("”", '"'), ("‘", "'"), ("’", "'"), ("—", "---"), ("–", "--")):
+        text = text.replace(fancy, plain)
+    return " ".join(text.split())
+
+
+def missing_words(source: str, shown: str) -> list[str]:
+    """The runs of four or more plain words of a written solution ``source`` (Markdown, between its math,
+    code and roles) that the rendered ``shown`` text lacks."""
+    source = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|\{[\w:-]+\}`[^`]*`|`[^`]*`", "\x00", source, flags=re.S)
+    source = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", source).replace("*", "").replace("_", " ")
+    shown = _plain(shown).replace("_", " ")
+    runs = [_plain(run).strip(" ,;:.()") for run in source.split("\x00")]
+    return [run for run in runs if len(run.split()) >= 4 and run not in shown]
+
+
+def colour_panels(png: Path) -> list[tuple[int, int]]:
+    """The colour image panels of a figure: ``(left, width)`` in the image's pixels of each filled, coloured
+    rectangle (a photograph, an error map) at least 24 pixels on a side. Text, lines, legends and colour bars
+    are not panels; grey images (digits) are not colour panels."""
+    import numpy as np
+    from PIL import Image
+    from scipy import ndimage
+
+    rgb = np.asarray(Image.open(png).convert("RGB"), dtype=np.int16)
+    ink = rgb.min(axis=2) < 245
+    coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > 24
+    filled = ndimage.binary_opening(ink, structure=np.ones((9, 9), bool))
+    labels, _ = ndimage.label(filled)
+    panels = []
+    for box in ndimage.find_objects(labels):
+        h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
+        if min(h, w) < 24 or h > 4 * w or w > 8 * h:
+            continue
+        region = filled[box]
+        if region.mean() > 0.85 and coloured[box][region].mean() > 0.2:
+            panels.append((box[1].start, w))
+    return panels
+
+
+def _narrow_panels(html: Path, base: str, panels: list[dict]) -> list[str]:
+    found = []
+    for image in panels:
+        path = html / image["src"][len(base):].lstrip("/")
+        if not path.exists():
+            continue
+        scale = image["shown"] / image["natural"]
+        widths = [round(w * scale) for _, w in colour_panels(path)]
+        if widths and min(widths) < PANEL_FLOOR:
+            found.append(f"{image['figure']}: a colour panel {min(widths)} px wide (floor {PANEL_FLOOR})")
+    return found
+
+
+def check_book(html: Path, screenshots: Path | None = None, sources: dict | None = None) -> tuple[dict, dict]:
+    """Check every page of the book built in ``html``; returns ``({page: [problems]}, {page: MB})``.
+
+    ``sources``: page name (``"book/08_splitmeanflow.html"``) -> its notebook, whose written solutions
+    (:func:`solution_texts`) the opened solutions must show; without it, only an empty solution fails."""
     from playwright.sync_api import sync_playwright
 
     html = Path(html)
@@ -159,16 +323,51 @@ def check_book(html: Path, screenshots: Path | None = None) -> tuple[dict, dict]
             # MathJax typesets after the load: wait for its first pass to finish
             page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => 1) : 0")
             result = page.evaluate(checks, name.split("/")[-1][:2].isdigit())
+            found += [f"panels: {item}" for item in _narrow_panels(html, base, result.pop("panels"))]
             for kind, items in result.items():
                 found += [f"{kind}: {item}" for item in items]
+            found += _solution_problems(page.evaluate(_OPEN_SOLUTIONS), (sources or {}).get(name))
             if screenshots is not None:
                 screenshots.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(screenshots / (Path(name).stem + ".png")), full_page=True)
             problems[name] = found
             weights[name] = round(_page_bytes(html, name) / 1e6, 2)
             page.close()
+        phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        phone.route(lambda url: not url.startswith(base), lambda route: route.abort())
+        for name in pages:
+            page = phone.new_page()
+            page.goto(f"{base}/{name}", wait_until="networkidle")
+            problems[name] += [f"phone navigation: {item}" for item in page.evaluate(_PHONE_NAVIGATION)]
+            page.close()
         browser.close()
     return problems, weights
+
+
+def chapter_sources(folder: Path) -> dict:
+    """Page name -> notebook for the chapters in ``folder`` (their pages are ``book/<name>.html``)."""
+    import nbformat
+
+    return {f"book/{p.stem}.html": nbformat.read(p, as_version=4)
+            for p in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))}
+
+
+def _solution_problems(opened: list[dict], source_nb) -> list[str]:
+    """What the opened solutions of a page lack against the written solutions of its notebook."""
+    found = [f"solutions: {sol['id'] or 'a solution'} shows a BEGIN/END SOLUTION marker"
+             for sol in opened if sol["markers"]]
+    if source_nb is None:
+        return found + [f"solutions: {sol['id'] or 'a solution'} shows no written text"
+                        for sol in opened if len(sol["text"].split()) < 3]
+    expected = solution_texts(source_nb)
+    if len(expected) != len(opened):
+        return found + [f"solutions: {len(opened)} on the page, {len(expected)} in the notebook"]
+    for k, (sol, text) in enumerate(zip(opened, expected), start=1):
+        lost = missing_words(text, sol["text"])
+        if lost:
+            found.append(f"solutions: solution {k} ({sol['id']}) lacks {len(lost)} passage(s) of its written "
+                         f"answer, e.g. {lost[0][:60]!r}")
+    return found
 
 
 def _page_bytes(html: Path, name: str) -> int:
@@ -187,8 +386,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html", type=Path, help="the built site, e.g. _build/html")
     parser.add_argument("--screenshots", type=Path, help="save a full-page screenshot of every page here")
+    parser.add_argument("--chapters", type=Path, help="the chapters (book/): their solutions")
     args = parser.parse_args(argv)
-    problems, weights = check_book(args.html, args.screenshots)
+    problems, weights = check_book(args.html, args.screenshots, chapter_sources(args.chapters) if args.chapters
+                                   else None)
     for name, found in problems.items():
         print(f"{name}: {weights[name]:.2f} MB, {len(found)} problem(s)")
         for item in found:

@@ -80,3 +80,22 @@ def is_clear_gain(values) -> bool:
 
 
 __all__ = ["per_image_psnr", "paired_gain", "mean_std", "mean_pm_std", "is_clear_gain"]
+
+
+def seed_scores(outputs: torch.Tensor, images: torch.Tensor) -> dict:
+    """A sampler's restorations of ``images`` (``(N, C, H, W)``) from several noise seeds, ``outputs``
+    ``(S, N, C, H, W)``, summed up as one table row: PSNR (the mean over seeds, ± its standard deviation over the
+    images), mean SSIM, the detail ratio (mean ± std over the images) and the per-pixel spread over seeds in
+    /255 (how different the seeds' answers are)."""
+    from .metrics import detail_ratio, ssim
+
+    check_image(images, "images")
+    if not isinstance(outputs, torch.Tensor) or outputs.ndim != 5 or outputs.shape[1:] != images.shape:
+        raise ValueError(f"outputs must be (S, N, C, H, W) with (N, C, H, W) = {tuple(images.shape)}, got "
+                         f"{tuple(getattr(outputs, 'shape', ()))}")
+    psnrs = torch.stack([psnr(o, images) for o in outputs]).mean(0)  # (N,)
+    details = torch.stack([detail_ratio(o, images) for o in outputs]).mean(0)
+    return {"PSNR (dB)": mean_pm_std(psnrs, signed=False),
+            "SSIM": torch.stack([ssim(o, images) for o in outputs]).mean().item(),
+            "detail": mean_pm_std(details, signed=False),
+            "spread over seeds (/255)": 255 * outputs.std(0).mean().item() if len(outputs) > 1 else 0.0}
