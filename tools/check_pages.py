@@ -157,18 +157,25 @@ _PAGE_CHECKS = r"""
 
 # every solution opened as a reader opens it: its text (without code and math) and any marker on screen
 _OPEN_SOLUTIONS = r"""
-() => {
+async () => {
   const main = document.querySelector("main") || document.body;
-  const textOf = (e) => { const c = e.cloneNode(true);
-      c.querySelectorAll("code, pre, .highlight, mjx-container, .math, script, .admonition-title, summary")
-        .forEach(x => x.remove());
-      return c.textContent; };
-  return Array.from(main.querySelectorAll(".solution")).map(sol => {
+  const solutions = Array.from(main.querySelectorAll(".solution"));
+  for (const sol of solutions) {  // a <details>, or sphinx-togglebutton's folded admonition with its button
     const details = sol.matches("details") ? sol : sol.querySelector("details") || sol.closest("details");
     if (details) details.open = true;
+    const button = sol.querySelector("button.toggle-button");
+    if (sol.classList.contains("toggle-hidden") && button) button.click();
+  }
+  await new Promise(r => setTimeout(r, 300));
+  const skip = "code, pre, .highlight, mjx-container, .math, script, .admonition-title, summary";
+  return solutions.map(sol => {
+    let text = "";  // the text a reader sees: visible text nodes outside code and math
+    const walker = document.createTreeWalker(sol, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode())
+      if (!n.parentElement.closest(skip) && n.parentElement.getClientRects().length) text += n.textContent;
     const markers = Array.from(sol.querySelectorAll("pre")).some(
         p => /(BEGIN|END) SOLUTION/.test(p.textContent) && p.getClientRects().length);
-    return {id: sol.id, text: textOf(sol), markers: markers};
+    return {id: sol.id, text: text, markers: markers};
   });
 }
 """
@@ -253,8 +260,8 @@ def missing_words(source: str, shown: str) -> list[str]:
 
 def colour_panels(png: Path) -> list[tuple[int, int]]:
     """The colour image panels of a figure: ``(left, width)`` in the image's pixels of each filled, coloured
-    rectangle (a photograph, an error map) at least 24 pixels on a side. Text, lines, legends and colour bars
-    are not panels; grey images (digits) are not colour panels."""
+    rectangle (a photograph, an error map) at least 64 pixels on a side. Text, lines, markers, legends and
+    colour bars are not panels; grey images (digits) are not colour panels."""
     import numpy as np
     from PIL import Image
     from scipy import ndimage
@@ -267,7 +274,7 @@ def colour_panels(png: Path) -> list[tuple[int, int]]:
     panels = []
     for box in ndimage.find_objects(labels):
         h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
-        if min(h, w) < 24 or h > 4 * w or w > 8 * h:
+        if min(h, w) < 64 or h > 4 * w or w > 8 * h:
             continue
         region = filled[box]
         if region.mean() > 0.85 and coloured[box][region].mean() > 0.2:

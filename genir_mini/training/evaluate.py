@@ -246,4 +246,3 @@ def format_denoising_table(table: dict, methods=None) -> str:
                 r = row[m]
                 lines.append(f"{p:6s} sigma={s:<3} {m:28s} {r['mean']:6.2f} ± {r['std']:.2f} dB (n={r['n']})")
     return "\n".join(lines)
-
