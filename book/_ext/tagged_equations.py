@@ -25,14 +25,21 @@ from __future__ import annotations
 
 from docutils import nodes
 from sphinx.ext import mathjax
+from sphinx.locale import _
+from sphinx.util.math import get_node_equation_number
 
 
 def visit_displaymath(self, node: nodes.math_block) -> None:
-    """Sphinx's MathJax display writer, except that a block with its own ``\\tag`` is not split-wrapped."""
+    """Sphinx's MathJax display writer, except that a multi-line block with its own ``\\tag`` is not
+    split-wrapped (its number span and anchor are written as Sphinx writes them)."""
     text = node.astext()
-    if node["nowrap"] or r"\tag" not in text:
+    if node["nowrap"] or r"\tag" not in text or "\\\\" not in text:
         return mathjax.html_visit_displaymath(self, node)
     self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
+    if node["number"]:
+        self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
+        self.add_permalink_ref(node, _("Link to this equation"))
+        self.body.append("</span>")
     opening, closing = self.builder.config.mathjax_display
     self.body.append(opening + self.encode(text.strip()) + closing)
     self.body.append("</div>\n")
