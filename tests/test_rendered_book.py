@@ -35,6 +35,8 @@ def executed_chapter(path: Path) -> nbformat.NotebookNode:
             for done, now in zip(cells, chapter.cells):
                 if now.cell_type == "markdown":
                     done.source = now.source
+                else:  # figure captions and folding as the chapter has them now
+                    done.metadata.update({k: now.metadata[k] for k in ("mystnb", "tags") if k in now.metadata})
             return executed
     nb, _ = execute_notebook(path, parameters={"TIER": "smoke"}, timeout=600)
     return nb
