@@ -119,11 +119,11 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     return pairs
 
 
-def _panel_width(images, ncols: int, size: float, width: float) -> float:
-    """The width of each of ``ncols`` panels (at most ``size``, all within ``width``); colour images may not be
-    drawn narrower than :data:`MIN_PANEL` (a clear error names the columns that would fit)."""
+def _panel_width(ncols: int, size: float, width: float, colour: bool) -> float:
+    """The width of each of ``ncols`` panels (at most ``size``, all within ``width``); ``colour`` panels may not
+    be drawn narrower than :data:`MIN_PANEL` (a clear error names the columns that would fit)."""
     panel = min(size, width / ncols)
-    if panel < MIN_PANEL - 1e-9 and any(_is_colour(img) for img in images):
+    if colour and panel < MIN_PANEL - 1e-9:
         raise ValueError(f"{ncols} columns of size {size} make each panel {panel:.2f} in wide, narrower than the "
                          f"{MIN_PANEL} in a colour image needs to be read in the book: use ncols <= "
                          f"{max_columns(width)} and size >= {MIN_PANEL}")
@@ -149,7 +149,7 @@ def show_images(images, titles=None, ncols=None, size=2.6, cmap="gray", width=PA
     n = len(images)
     ncols = min(ncols or balanced_columns(n, width), n)
     nrows = -(-n // ncols)
-    panel = _panel_width(images, ncols, size, width)
+    panel = _panel_width(ncols, size, width, colour=any(_is_colour(img) for img in images))
     aspect = max(_aspect(img) for img in images)
     titles = [wrap_title(t, panel) for t in titles] if titles is not None else None
     title_h = TITLE_HEIGHT * max(t.count("\n") + 1 for t in titles) if titles is not None else 0.0
@@ -188,7 +188,8 @@ def compare(reference, estimates: dict, zoom=None, error=True, size=2.6, error_m
     ncols = min(ncols or balanced_columns(len(imgs), width), len(imgs))
     nrows = -(-len(imgs) // ncols)
     gap = 0.08  # inches between panels
-    panel = _panel_width(imgs + [reference.expand(1, 3, -1, -1)] * error, ncols, size, width - (ncols - 1) * gap)
+    colour = error or any(_is_colour(img) for img in imgs)  # error maps are coloured
+    panel = _panel_width(ncols, size, width - (ncols - 1) * gap, colour)
     image_h = panel * _aspect(reference)
     titles = []
     for j, (name, img) in enumerate(zip(names, imgs)):

@@ -311,3 +311,14 @@ def test_shipped_student_notebooks_are_up_to_date(tmp_path):
         assert shipped.exists(), f"student/{made.name} is missing: run `make student` and commit it"
         assert shipped.read_text() == made.read_text(), f"student/{made.name} is stale: run `make student`"
     assert len(list(tmp_path.glob("*.ipynb"))) == len(list((ROOT / "student").glob("[0-9][0-9]_*.ipynb")))
+
+
+def test_written_solutions_are_read_from_both_directive_forms():
+    nb = notebook(
+        markdown("Intro.\n\n```{solution} ex-1\n:class: dropdown\n\nThe first answer.\n```\n\nNot a solution."),
+        markdown("```{solution-start} ex-2\n:class: dropdown\n```\n\nThe second answer,"),
+        code("x = 1", "solution"),
+        markdown("and its second paragraph."),
+        markdown("```{solution-end}\n```\n\nAfter the solutions."),
+    )
+    assert ms.written_solutions(nb) == ["The first answer.", "The second answer,\n\nand its second paragraph."]

@@ -13,8 +13,8 @@ prints the problems of every page and the page weights, and exits 1 if there is 
 * a Markdown table rendered as raw pipes, or MyST source left in the text (``{exercise}``, ``{eq}``, …);
 * a solution that shows before the reader opens it (a solution cell outside a folded solution, or a folded
   solution whose content is visible), or a ``BEGIN SOLUTION`` line on screen;
-* an opened solution that lacks the written answer of its source (:func:`solution_texts`: every run of four
-  or more plain words of it must be on screen) or shows a ``BEGIN``/``END SOLUTION`` marker;
+* an opened solution that lacks the written answer of its source (``make_student.written_solutions``: every
+  run of four or more plain words of it must be on screen) or shows a ``BEGIN``/``END SOLUTION`` marker;
 * a MathJax error in place of an equation (``mjx-merror``, e.g. "\\tag not allowed in split environment");
 * a display equation wider than the text column at :data:`DESKTOP` width, or a table wider than the column;
 * a visible code line wider than the code column (measured with wrapping off);
@@ -41,6 +41,12 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+try:  # run as a script (python tools/check_pages.py) or imported as tools.check_pages
+    from tools.make_student import written_solutions
+except ImportError:  # pragma: no cover
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tools.make_student import written_solutions
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -79,6 +85,10 @@ def serve(folder: Path):
         server.server_close()
 
 
+# The width of an element's content box (the text column, for the article), put into the page scripts below.
+_COLUMN_WIDTH = ("((e) => { const cs = getComputedStyle(e); "
+                 "return e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight); })")
+
 # Everything measured inside the page, in one call; returns lists of short descriptions.
 _PAGE_CHECKS = r"""
 (isChapter) => {
@@ -115,9 +125,7 @@ _PAGE_CHECKS = r"""
   for (const e of main.querySelectorAll("mjx-merror"))
     out.mathjax.push((e.getAttribute("data-mjx-error") || e.textContent).slice(0, 80));
   // tables wider than the text column
-  const contentWidth = (e) => { const cs = getComputedStyle(e);
-      return e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight); };
-  const column = contentWidth(main.querySelector("article") || main);
+  const column = COLUMN_WIDTH(main.querySelector("article") || main);
   for (const t of main.querySelectorAll("table"))
     if (visible(t) && t.getBoundingClientRect().width > column + 1)
       out.wide_tables.push(`${Math.round(t.getBoundingClientRect().width)} px in a ${column}-px column: ` +
@@ -209,36 +217,13 @@ async () => {
   const scrolls = (e) => { for (let a = e; a && a !== main; a = a.parentElement)
       if (["auto", "scroll"].includes(getComputedStyle(a).overflowX)) return true; return false; };
   for (const e of main.querySelectorAll("table, mjx-container[display='true']")) {
-    const box = e.closest("article") || main, cs = getComputedStyle(box);
-    const column = box.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const column = COLUMN_WIDTH(e.closest("article") || main);
     if (shown(e) && e.scrollWidth > column + 1 && !scrolls(e))
       problems.push(`a ${e.tagName.toLowerCase()} ${e.scrollWidth} px wide is cut off at ${column} px`);
   }
   return problems;
 }
 """
-
-
-def solution_texts(nb) -> list[str]:
-    """The written answers of a chapter's solutions, in order: the Markdown between each ``{solution-start}``
-    (or inside each ``{solution}`` block) and its end, without directive fences and options."""
-    texts, current = [], None
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for line in cell.source.split("\n"):
-            opening = re.match(r"^\s*(`{3,}|:{3,})\s*\{(solution|solution-start|solution-end)\}", line)
-            if opening:
-                if current is not None:
-                    texts.append("\n".join(current))
-                current = None if opening[2] == "solution-end" else []
-            elif current is not None and not re.match(r"^(:[\w-]+:|\s*(`{3,}|:{3,})\s*$)", line):
-                current.append(line)
-        if current is not None:
-            current.append("")
-    if current is not None:
-        texts.append("\n".join(current))
-    return texts
 
 
 def _plain(text: str) -> str:
@@ -299,7 +284,7 @@ def check_book(html: Path, screenshots: Path | None = None, sources: dict | None
     """Check every page of the book built in ``html``; returns ``({page: [problems]}, {page: MB})``.
 
     ``sources``: page name (``"book/08_splitmeanflow.html"``) -> its notebook, whose written solutions
-    (:func:`solution_texts`) the opened solutions must show; without it, only an empty solution fails."""
+    (``make_student.written_solutions``) the opened solutions must show; without it, only an empty one fails."""
     from playwright.sync_api import sync_playwright
 
     html = Path(html)
@@ -307,7 +292,8 @@ def check_book(html: Path, screenshots: Path | None = None, sources: dict | None
     if not pages:
         raise FileNotFoundError(f"no book/*.html pages in {html}: build the book first")
     problems, weights = {}, {}
-    checks = _PAGE_CHECKS.replace("LEFTOVERS", json.dumps(MYST_LEFTOVERS))
+    checks = _PAGE_CHECKS.replace("LEFTOVERS", json.dumps(MYST_LEFTOVERS)).replace("COLUMN_WIDTH", _COLUMN_WIDTH)
+    phone_checks = _PHONE_NAVIGATION.replace("COLUMN_WIDTH", _COLUMN_WIDTH)
     with serve(html) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
         context = browser.new_context(viewport=DESKTOP)
@@ -345,7 +331,7 @@ def check_book(html: Path, screenshots: Path | None = None, sources: dict | None
         for name in pages:
             page = phone.new_page()
             page.goto(f"{base}/{name}", wait_until="networkidle")
-            problems[name] += [f"phone navigation: {item}" for item in page.evaluate(_PHONE_NAVIGATION)]
+            problems[name] += [f"phone navigation: {item}" for item in page.evaluate(phone_checks)]
             page.close()
         browser.close()
     return problems, weights
@@ -366,7 +352,7 @@ def _solution_problems(opened: list[dict], source_nb) -> list[str]:
     if source_nb is None:
         return found + [f"solutions: {sol['id'] or 'a solution'} shows no written text"
                         for sol in opened if len(sol["text"].split()) < 3]
-    expected = solution_texts(source_nb)
+    expected = written_solutions(source_nb)
     if len(expected) != len(opened):
         return found + [f"solutions: {len(opened)} on the page, {len(expected)} in the notebook"]
     for k, (sol, text) in enumerate(zip(opened, expected), start=1):

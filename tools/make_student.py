@@ -397,6 +397,35 @@ def _written_solution(source: str) -> str:
 _OPTION_LINE = re.compile(r"^:[\w-]+:")
 
 
+def written_solutions(nb: nbformat.NotebookNode) -> list[str]:
+    """The written answer of each solution of ``nb``, in order: the Markdown inside a ``{solution}`` block, or
+    from a ``{solution-start}`` block to its ``{solution-end}``, without fences and options. It is what the book
+    shows when a solution is opened (``tools/check_pages.py`` compares the two)."""
+    texts, current, fence, block = [], None, None, False  # fence: the closing fence expected next
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.split("\n"):
+            opening = _FENCE_OPEN.match(line)
+            if opening and opening["name"] in ("solution", "solution-start", "solution-end"):
+                if current is not None:
+                    texts.append("\n".join(current).strip("\n"))
+                current = None if opening["name"] == "solution-end" else []
+                fence, block = opening["fence"], opening["name"] == "solution"
+            elif fence and line.strip() == fence:
+                if block and current is not None:  # a {solution} block ends at its fence
+                    texts.append("\n".join(current).strip("\n"))
+                    current = None
+                fence = None
+            elif current is not None and not (fence and _OPTION_LINE.match(line)):
+                current.append(line)
+        if current is not None:
+            current.append("")
+    if current is not None:
+        texts.append("\n".join(current).strip("\n"))
+    return texts
+
+
 def stub_cells(nb: nbformat.NotebookNode) -> list[int]:
     """Indices of the stubbed cells in the student version of ``nb``.
 
