@@ -3,6 +3,7 @@ identity and its target is itself; the forward-mode product against finite diffe
 convention gives the same target after the change of variables; a network trained on the oracle has
 u(x, t, t) = v; the start from a flow-matching model; the time sampler and bad input."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -213,3 +214,30 @@ def test_mfsr_started_from_its_teacher_is_the_teachers_euler_step():
     assert set(steps[0]) == {"i", "t", "x_t", "x0_hat"} and torch.allclose(steps[0]["x0_hat"], one_jump)
     with pytest.raises(TypeError, match="ConditionalMeanFlow"):
         METHODS["mfsr"](y, task.operator, oftsr.ConditionalFlow(teacher, 0.2), sigma_n=0.0)
+
+
+@pytest.mark.parametrize("name", sorted(meanflow.OFFICIAL_SETTINGS))
+def test_official_time_laws_do_not_inherit_the_defaults(name):
+    """A partial override names a whole law: OFFICIAL_SETTINGS[name] gives exactly that law for t and s (KS
+    distance against the closed-form CDFs of the smaller and larger of the two logit-normal draws), through
+    ``sample_times`` and through the losses' merged settings, MeanFlow's and SplitMeanFlow's."""
+    from scipy import stats
+
+    from genir_mini.flowmaps import splitmeanflow
+
+    official = meanflow.OFFICIAL_SETTINGS[name]
+    law = {k: official[k] for k in meanflow.TIME_LAW if k in official}
+    t, s = meanflow.sample_times(20000, torch.Generator().manual_seed(0), fraction_equal=0.0, **law)
+
+    def cdf(mean, std):
+        return lambda x: stats.norm.cdf((np.log(x) - np.log1p(-x) - mean) / std)
+
+    f = cdf(official["mean"], official["std"])
+    g = cdf(official.get("mean_s", official["mean"]), official.get("std_s", official["std"]))
+    assert stats.kstest(t.double().numpy(), lambda x: 1 - (1 - f(x)) * (1 - g(x))).statistic < 0.02
+    assert stats.kstest(s.double().numpy(), lambda x: f(x) * g(x)).statistic < 0.02
+    for merged in (meanflow.merge_settings(official), splitmeanflow._settings(
+            {k: v for k, v in official.items() if k != "fraction_equal"})):
+        assert {k: merged[k] for k in meanflow.TIME_LAW} == {k: official.get(k) for k in meanflow.TIME_LAW}
+    with pytest.raises(ValueError, match="std_s needs mean_s"):
+        meanflow.merge_settings({"mean": 0.0, "std_s": 1.0})

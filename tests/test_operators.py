@@ -18,6 +18,7 @@ def all_operators():
         "sr2-box": O.SuperResolution(2, O.box_kernel(3)),
         "sr2-gaussian": O.SuperResolution(2, O.gaussian_kernel(7, 1.2)),
         "block-average4": O.BlockAverageSR(4),
+        "sr4-bicubic-centred": O.CentredBicubicSR(4),
         "inpaint-random": O.Inpainting(O.random_mask(32, 32, 0.5, seed=1)),
         "inpaint-box": O.Inpainting(O.box_mask(32, 32, 12, seed=2)),
     }
@@ -138,6 +139,23 @@ def test_sr_init_is_aligned_with_decimation():
     shifted = torch.nn.functional.interpolate(op.A(x), scale_factor=4, mode="bicubic")
     assert err_aligned < 0.5 * (shifted - x).abs().mean()
     assert err_aligned < 0.01
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_centred_sr_is_antialiased_bicubic_resizing(scale):
+    """Away from the (circular) borders, CentredBicubicSR's A is torch's antialiased bicubic reduction — the
+    grid of PIL and Real-ESRGAN — and its init is the centre-aligned bicubic upsampling."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(2, 3, 12 * scale, 12 * scale, generator=g, dtype=torch.float64)
+    op = O.CentredBicubicSR(scale)
+    ref = torch.nn.functional.interpolate(x, scale_factor=1 / scale, mode="bicubic", antialias=True)
+    assert (op.A(x) - ref)[..., 3:-3, 3:-3].abs().max() < 1e-6
+    assert (op.A(x) - O.SuperResolution(scale).A(x)).abs().max() > 1e-2 or scale % 2, "even s: another grid"
+    t = torch.linspace(0, 2 * torch.pi, 16 * scale + 1)[:-1]
+    smooth = (0.5 + 0.3 * torch.sin(t)[None, :] * torch.cos(2 * t)[:, None]).view(1, 1, 16 * scale, 16 * scale)
+    err = (op.init(op.A(smooth)) - smooth)[..., 8:-8, 8:-8].abs().mean()
+    wrong_grid = (O.SuperResolution(scale).init(op.A(smooth)) - smooth)[..., 8:-8, 8:-8].abs().mean()
+    assert err < 0.01 and (scale % 2 or err < 0.5 * wrong_grid)
 
 
 @pytest.mark.parametrize("kernel,tolerance", [(O.gaussian_kernel(11, 2.0), 1e-5), (O.bicubic_kernel(4), 1e-5),

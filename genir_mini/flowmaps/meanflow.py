@@ -69,14 +69,34 @@ def flow_map(net, cond: torch.Tensor | None = None) -> AverageVelocityMap:
     return AverageVelocityMap(average_velocity(net, cond))
 
 
-def sample_times(n: int, generator: torch.Generator | None = None, mean: float = DEFAULTS["mean"],
-                 std: float = DEFAULTS["std"], fraction_equal: float = DEFAULTS["fraction_equal"],
-                 mean_s: float | None = DEFAULTS["mean_s"], std_s: float | None = DEFAULTS["std_s"]):
+TIME_LAW = ("mean", "std", "mean_s", "std_s")
+
+
+def merge_settings(settings: dict, defaults: dict = DEFAULTS, what: str = "MeanFlow") -> dict:
+    """``settings`` over ``defaults``, with the time law taken as a whole: settings that name ``mean`` or
+    ``std`` but not ``mean_s`` mean one law for both times (``mean_s = std_s = None``), never the defaults'
+    law of s, so that ``OFFICIAL_SETTINGS["cifar10"]`` gives exactly the paper's law."""
+    unknown = set(settings) - set(defaults)
+    if unknown:
+        raise TypeError(f"unknown {what} setting(s) {sorted(unknown)}; expected some of {sorted(defaults)}")
+    merged = {**defaults, **settings}
+    if {"mean", "std"} & set(settings) and "mean_s" not in settings:
+        if settings.get("std_s") is not None:
+            raise ValueError("std_s needs mean_s (the law of s); pass both or neither")
+        merged["mean_s"] = merged["std_s"] = None
+    return merged
+
+
+def sample_times(n: int, generator: torch.Generator | None = None, *,
+                 fraction_equal: float = DEFAULTS["fraction_equal"], **law):
     """Training times ``(t, s)``, two ``(n,)`` tensors with t ≤ s: logit-normal draws sigmoid(mean + std·n),
     two of one law (``mean_s`` None) or t's and s's own (LN(``mean_s``, ``std_s``)), sorted; then s = t for
-    a random ``fraction_equal`` of the samples (flow matching)."""
+    a random ``fraction_equal`` of the samples (flow matching). ``law``: some of ``mean``, ``std``, ``mean_s``,
+    ``std_s`` over ``DEFAULTS``' law (``merge_settings``: a law given by its mean or std alone is one law)."""
     if not 0 <= fraction_equal <= 1:
         raise ValueError(f"fraction_equal must lie in [0, 1], got {fraction_equal!r}")
+    law = merge_settings(law, {k: DEFAULTS[k] for k in TIME_LAW}, "time-law")
+    mean, std, mean_s, std_s = (law[k] for k in TIME_LAW)
     if not std > 0 or (mean_s is not None and not (std_s or 0) > 0):
         raise ValueError(f"std (and std_s with mean_s) must be positive, got std={std!r}, std_s={std_s!r}")
     a = torch.sigmoid(mean + std * torch.randn(n, generator=generator))
@@ -172,14 +192,11 @@ class ConditionalMeanFlow:
 
 
 def _time_settings(settings: dict) -> dict:
-    return {k: settings[k] for k in ("mean", "std", "fraction_equal", "mean_s", "std_s")}
+    return {k: settings[k] for k in ("fraction_equal", *TIME_LAW)}
 
 
 def _settings(settings: dict) -> dict:
-    unknown = set(settings) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown MeanFlow setting(s) {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **settings}
+    return merge_settings(settings, DEFAULTS, "MeanFlow")
 
 
 @torch.no_grad()
@@ -203,6 +220,6 @@ def start_from_velocity(net: torch.nn.Module, velocity_net: torch.nn.Module) -> 
     return net
 
 
-__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "average_velocity", "flow_map", "sample_times", "identity_target",
+__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "TIME_LAW", "merge_settings", "average_velocity", "flow_map", "sample_times", "identity_target",
            "adaptive_loss", "loss", "guided_velocity", "distillation_loss", "start_from_velocity",
            "ConditionalMeanFlow"]

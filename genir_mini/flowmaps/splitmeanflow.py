@@ -26,7 +26,7 @@ from .._checks import check_image
 from ..units import to_signed
 from .base import time_batch, time_column
 from .flow_matching import interpolate, velocity_target
-from .meanflow import OFFICIAL_SETTINGS, adaptive_loss, average_velocity, sample_times
+from .meanflow import OFFICIAL_SETTINGS, TIME_LAW, adaptive_loss, average_velocity, merge_settings, sample_times
 
 # MeanFlow's time law (digits: improved CIFAR-10, t anywhere and r near the data end); the plain squared error
 # (p = 0, as the re-implementations) and three quarters of the samples on the boundary (the paper's share is not
@@ -125,16 +125,13 @@ def conditional_loss(net, x0: torch.Tensor, x1: torch.Tensor, cond: torch.Tensor
 
 
 def _time_settings(settings: dict) -> dict:
-    return {k: settings[k] for k in ("mean", "std", "mean_s", "std_s", "fraction_boundary")}
+    return {k: settings[k] for k in ("fraction_boundary", *TIME_LAW)}
 
 
 def _settings(settings: dict) -> dict:
-    unknown = set(settings) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown SplitMeanFlow setting(s) {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
     if not 0 <= settings.get("fraction_boundary", DEFAULTS["fraction_boundary"]) <= 1:
         raise ValueError(f"fraction_boundary must lie in [0, 1], got {settings['fraction_boundary']!r}")
-    return {**DEFAULTS, **settings}
+    return merge_settings(settings, DEFAULTS, "SplitMeanFlow")
 
 
 __all__ = ["DEFAULTS", "sample_split_times", "split_target", "splitting_residual", "consistency_loss", "loss",

@@ -70,6 +70,24 @@ def bicubic_kernel(scale: int) -> torch.Tensor:
     return (k / k.sum()).float()
 
 
+def centred_bicubic_kernel(scale: int) -> torch.Tensor:
+    """The kernel that turns upper-left decimation into centre-aligned bicubic ×1/``scale`` resizing.
+
+    Low-resolution pixel i of a centre-aligned resize averages high-resolution pixels ``s·i + m`` with weights
+    ``cubic((m − (s−1)/2)/s)`` (Keys' cubic stretched by s, as ``F.interpolate(..., antialias=True)``, PIL
+    and MATLAB's ``imresize``). Written as a convolution centred on the kept pixel ``s·i``, the kernel is
+    that weight at offset ``−m``: odd-sized (zero-padded on one side for even s) and separable, sums to 1.
+    """
+    check_int(scale, "scale")
+    centre = (scale - 1) / 2
+    m = torch.arange(math.floor(centre - 2 * scale) + 1, math.ceil(centre + 2 * scale), dtype=torch.float64)
+    half = int(max(m.abs().max().item(), 1))
+    k1 = torch.zeros(2 * half + 1, dtype=torch.float64)
+    k1[half - m.long()] = _cubic((m - centre) / scale)
+    k1 = k1 / k1.sum()
+    return (k1[:, None] * k1[None, :]).float()
+
+
 def motion_kernel(size: int = 25, length: float = 10.0, generator: torch.Generator | None = None,
                   seed: int | None = None) -> torch.Tensor:
     """A random camera-shake kernel: a smooth random trajectory of about ``length`` pixels.

@@ -1,11 +1,18 @@
 """Super-resolution operators (chapter 1): blur + s-fold decimation, and block averaging.
 
-Two different "×s downsamplers" (do not mix them up):
+Three "×s downsamplers" on two pixel grids (do not mix them up):
 
 * ``SuperResolution(scale, kernel)``: ``y = (k ⊛ x)↓s``, keeping the upper-left pixel of each s×s
   block (USRNet / DPIR / DiffPIR / Converse2D). Its prox is the closed form of Zhao et al. (2016).
+  Chapters 5–6's ``sr4`` task keeps this grid, because DiffPIR's settings and results were obtained on it.
+* ``CentredBicubicSR(scale)``: bicubic ×1/s resizing with antialiasing on the *centre-aligned* grid of
+  PIL, OpenCV, MATLAB's ``imresize`` and Real-ESRGAN (low-resolution pixel i sits at high-resolution
+  coordinate s·i + (s−1)/2): real-world SR (chapters 7–8) and any photograph a reader downscales. The
+  same algebra as ``SuperResolution`` with the half-pixel shift baked into the kernel.
 * ``BlockAverageSR(scale)``: ``y`` = the mean of each s×s block (OFTSR's ``sr_avp``). ``A Aᵀ = I/s²``
   gives the prox ``x = z + up(y - A z) / (1 + s² rho)`` (``up`` = nearest-neighbour replication).
+
+The grids differ by (s − 1)/2 = 1.5 px at s = 4: an upsampling on the wrong grid shifts the whole image.
 """
 
 import torch
@@ -15,7 +22,7 @@ from .._checks import check_image, check_int
 from .base import LinearOperator, Spectral
 from .blur import Blur
 from .fourier import block_mean, fft_prox, zero_upsample
-from .kernels import bicubic_kernel
+from .kernels import bicubic_kernel, centred_bicubic_kernel
 
 
 def _check_divisible(shape, scale, name="x"):
@@ -89,6 +96,31 @@ class SuperResolution(LinearOperator):
         return {"scale": self.scale, "kernel": f"{self.kernel.shape[0]}x{self.kernel.shape[1]}"}
 
 
+def upsample_bicubic_centred(y: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic ×s interpolation on the centre-aligned grid (Keys' a = −0.5, edges clamped): what PIL's
+    ``Image.resize(..., BICUBIC)`` gives, the initial guess of ``CentredBicubicSR``."""
+    return F.interpolate(y, scale_factor=scale, mode="bicubic", align_corners=False, antialias=True)
+
+
+class CentredBicubicSR(SuperResolution):
+    """``A x`` = antialiased bicubic ×1/s resizing on the centre-aligned grid (circular borders): ``(k_c ⊛ x)↓s``
+    with ``k_c = centred_bicubic_kernel(scale)``, so ``Aᵀ``, the prox and ``pinv`` are ``SuperResolution``'s.
+
+    Away from the borders ``A x`` equals ``F.interpolate(x, scale_factor=1/s, mode="bicubic", antialias=True)``
+    (and PIL's bicubic reduction); ``init`` is the centre-aligned bicubic upsampling.
+    """
+
+    def __init__(self, scale: int = 4):
+        scale = check_int(scale, "scale")
+        super().__init__(scale, centred_bicubic_kernel(scale))
+
+    def _init(self, y):
+        return upsample_bicubic_centred(y, self.scale)
+
+    def _describe(self):
+        return {"scale": self.scale, "grid": "centre"}
+
+
 class BlockAverageSR(LinearOperator, Spectral):
     """``A x`` = mean of each s×s block; ``Aᵀ y = up(y) / s²`` (nearest replication).
 
@@ -158,4 +190,5 @@ class BlockAverageSR(LinearOperator, Spectral):
         return {"scale": self.scale}
 
 
-__all__ = ["SuperResolution", "BlockAverageSR", "upsample_bicubic_aligned"]
+__all__ = ["SuperResolution", "CentredBicubicSR", "BlockAverageSR", "upsample_bicubic_aligned",
+           "upsample_bicubic_centred"]

@@ -49,15 +49,21 @@ def denoiser_batches(config: dict):
     return batch_fn
 
 
+SR_OPERATORS = {
+    "block-average": operators.BlockAverageSR,  # OFTSR's
+    "bicubic": operators.SuperResolution,  # bicubic kernel + upper-left decimation: DPIR/DiffPIR's (chapters 5-6)
+    "bicubic-centred": operators.CentredBicubicSR,  # PIL's / Real-ESRGAN's grid: real-world SR (chapters 7-8)
+}
+
+
 def sr_operator(d: dict):
-    """The ×``scale`` degradation of ``d = config["data"]``: ``"block-average"`` (OFTSR's, the default) or
-    ``"bicubic"`` (blur with the bicubic kernel, then decimation: DPIR/DiffPIR's)."""
+    """The ×``scale`` degradation of ``d = config["data"]``, by its name ``d["operator"]`` in ``SR_OPERATORS``
+    (default ``"block-average"``). The operator's ``init`` builds the condition of every model trained on it,
+    so a model is always restored with the operator of its own config."""
     scale, kind = d.get("scale", 4), d.get("operator", "block-average")
-    if kind == "block-average":
-        return operators.BlockAverageSR(scale)
-    if kind == "bicubic":
-        return operators.SuperResolution(scale)
-    raise ValueError(f"operator must be 'block-average' or 'bicubic', got {kind!r}")
+    if kind not in SR_OPERATORS:
+        raise ValueError(f"operator must be one of {sorted(SR_OPERATORS)}, got {kind!r}")
+    return SR_OPERATORS[kind](scale)
 
 
 def sr_pair_batches(config: dict):
@@ -95,14 +101,22 @@ def sr_pair_batches(config: dict):
 def realworld_pair_batches(config: dict):
     """Pairs ``(x, y)`` for real-world ×4 SR (chapter 7's MFSR): ``x`` ``(batch, 3, patch, patch)`` photo
     patches, ``y`` ``(batch, 3, patch/4, patch/4)`` from the second-order pipeline
-    (``operators.realworld_degrade``), except the last ``round(batch · bicubic_fraction)``, which get
-    chapter 5's bicubic ×4 degradation (``sr_operator``, ``sigma_n``) so that the model also knows it."""
+    (``operators.realworld_degrade``), except the last ``round(batch · bicubic_fraction)``, which get the
+    clean bicubic ×4 degradation of the config's operator (``sr_operator``, ``sigma_n``) so that the model also
+    knows it. Both halves must be on one pixel grid: the real-world pipeline ends with a centre-aligned resize,
+    so the operator must be ``"bicubic-centred"``. With ``sharpen_targets`` the patches are first sharpened
+    as Real-ESRGAN's training targets are (``operators.unsharp_mask``, the release's ``gt_usm``)."""
     d = config["data"]
     photos, operator = photo_patches_source(d), sr_operator(d)
+    if not isinstance(operator, operators.CentredBicubicSR):
+        raise ValueError("real-world pairs need data operator 'bicubic-centred' (the pipeline's grid), "
+                         f"got {d.get('operator', 'block-average')!r}")
     n_bicubic = round(d["batch"] * d.get("bicubic_fraction", 0.0))
 
     def batch_fn(step, generator):
         x = data.random_patches(photos, d["batch"], d["patch"], generator)
+        if d.get("sharpen_targets", False):  # the release's gt_usm: sharpened targets, degraded as such
+            x = operators.unsharp_mask(x)
         real = operators.realworld_degrade(x[:len(x) - n_bicubic], generator=generator)
         bicubic = operator.A(x[len(x) - n_bicubic:])
         if d.get("sigma_n", 0.0):

@@ -11,6 +11,8 @@ import time
 import torch
 
 from .. import data, hub
+from ..operators import add_noise
+from .batches import sr_operator
 from .sampling import sample_images
 
 
@@ -86,8 +88,8 @@ def evaluate_generator(model, config) -> dict:
 def evaluate_oftsr(model, config, seed=0) -> dict:
     """×4 super-resolution with an OFTSR teacher (Euler, ``eval.nfe`` steps), one-step student (config with
     ``distill``; at each ``eval.t_in``) or MFSR / SMFSR student (config with ``meanflow`` / ``splitmeanflow``;
-    ``eval.steps`` jumps from (6.1) with the config's σ_p), on
-    chapter 5's ``sr4`` degradation: PSNR (dB) mean and ``_std`` over
+    ``eval.steps`` jumps from (6.1) with the config's σ_p), on chapter 5's ``sr4`` degradation (on the
+    centre-aligned grid for a model trained there, ``data.operator``): PSNR (dB) mean and ``_std`` over
     the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
     or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline; with
     ``eval.realworld``, the same on the photographs' held-out real-world degradations (``realworld_`` names)."""
@@ -104,7 +106,11 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     else:
         clean, classifier = data.test_photographs(e["size"], "resize", e.get("names")), None
     task = tasks.make_task("sr4", clean.shape[-1])
-    measurements = {"": tasks.degrade(task, clean, seed=seed)}
+    operator = sr_operator(config["data"])  # the grid the model was trained on builds its condition
+    if config["data"].get("operator") == "bicubic":  # chapter 5's sr4 task itself
+        measurements = {"": tasks.degrade(task, clean, seed=seed)}
+    else:  # the same blur, noise and seed on the config's grid (real-world SR's is centre-aligned)
+        measurements = {"": add_noise(operator.A(clean), task.sigma_n, seed=seed)}
     if e.get("realworld"):  # the held-out real-world degradations of the test photographs (chapter 7)
         from ..operators import held_out_degradations
 
@@ -124,8 +130,8 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     figures = {"n": len(clean), "size": clean.shape[-1]}
     for prefix, y in measurements.items():
         for name, knobs in runs.items():
-            out = task.operator.init(y) if knobs is None else restore(
-                y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
+            out = operator.init(y) if knobs is None else restore(
+                y, operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
             out = out.clamp(0, 1)
             figures.update(_psnr_figures(prefix + name, out, clean))
             if classifier is not None:

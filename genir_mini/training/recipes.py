@@ -347,7 +347,8 @@ OFTSR_STUDENT_PHOTOS = Recipe(
 # --------------------------------------------------------------------------------------------------
 # MFSR (chapter 7): MeanFlow distillation for real-world ×4 SR. The teacher is chapter 6's conditional flow
 # (OFTSR's source and loss, σ_p = 0.2) trained on the real-world pipeline (operators.realworld) with a
-# quarter of chapter 5's bicubic task, the condition dropped for 10 % of the samples (for guidance), and the
+# quarter of clean bicubic ×4 (σ_n = 2.55/255), both on the centre-aligned grid of the pipeline, PIL and
+# every SR benchmark (operators.CentredBicubicSR), the condition dropped for 10 % of the samples (for guidance), and the
 # slow time embedding that the MeanFlow student needs to start from it (u = v at step 0).
 
 def _mfsr_teacher_task(config):
@@ -359,7 +360,7 @@ def _mfsr_tiers(train: dict) -> dict:
     for tier, config in tiers.items():
         config["model"]["time_scale"] = 1.0
         config["cond_dropout"] = 0.1
-        config["data"]["bicubic_fraction"] = 0.25
+        config["data"].update({"operator": "bicubic-centred", "bicubic_fraction": 0.25})
         config["eval"]["realworld"] = True
         if tier != "smoke":
             config["data"].update({"batch": 8 if tier == "cpu" else 32, "patch": 64 if tier == "cpu" else 128})
