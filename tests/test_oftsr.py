@@ -80,8 +80,12 @@ def test_teacher_loss_by_hand():
     x_t = (1 - t.view(-1, 1, 1, 1)) * x0 + t.view(-1, 1, 1, 1) * x1
     assert loss.item() == pytest.approx((net(x_t, t, cond) - (x1 - x0)).pow(2).mean().item())
     assert t.min() >= oftsr.T_EPS
+    l1 = oftsr.teacher_loss(net, x1, cond, 0.3, torch.Generator().manual_seed(4), norm="l1")  # OFTSR's DIV2K
+    assert l1.item() == pytest.approx((net(x_t, t, cond) - (x1 - x0)).abs().mean().item())
     with pytest.raises(ValueError, match="one shape"):
         oftsr.teacher_loss(net, x1, cond[:2], 0.3)
+    with pytest.raises(ValueError, match="norm"):
+        oftsr.teacher_loss(net, x1, cond, 0.3, norm="huber")
 
 
 def test_distillation_target_by_hand_and_as_a_teacher_step():

@@ -127,3 +127,18 @@ def test_bf16_runs_where_supported_and_says_fp32_elsewhere(monkeypatch, capsys):
 def test_bad_flag_type():
     with pytest.raises(TypeError, match="bf16"):
         TrainConfig(steps=2, bf16="yes")
+
+
+def test_overrides_make_an_ablation_and_are_never_published():
+    from genir_mini.training import cli
+    from genir_mini.training.run import apply_overrides
+
+    config = {"train": {"steps": 10}, "sigma_p": 0.2}
+    assert apply_overrides(config, {"train.steps": 3, "teacher_norm": "l1"}) == {
+        "train": {"steps": 3}, "sigma_p": 0.2, "teacher_norm": "l1"}
+    with pytest.raises(ValueError, match="no section 'model'"):
+        apply_overrides(config, {"model.channels": [8]})
+    assert cli._parse_overrides(["train.steps=5", "teacher_norm=l1", 'x="a"']) == {
+        "train.steps": 5, "teacher_norm": "l1", "x": "a"}
+    with pytest.raises(SystemExit):
+        cli.main(["train", "denoiser", "--tier", "smoke", "--set", "train.steps=1", "--publish"])

@@ -71,7 +71,8 @@ def _choice(g, probs) -> int:
 
 def _beta(g, beta_range):
     """The release's shape draw: below 1 or above 1 with equal odds."""
-    return _uniform(g, beta_range[0], 1.0) if torch.rand((), generator=g) < 0.5 else _uniform(g, 1.0, beta_range[1])
+    below = torch.rand((), generator=g) < 0.5
+    return _uniform(g, beta_range[0], 1.0) if below else _uniform(g, 1.0, beta_range[1])
 
 
 def _quadratic_form(size, sx, sy, angle):
@@ -141,7 +142,8 @@ def _reflect_pad(x, pad):
 
 
 def filter2d(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """``(N, C, H, W)`` correlated with an odd ``(k, k)`` kernel over reflected borders (the release's filter2D)."""
+    """``(N, C, H, W)`` correlated with an odd ``(k, k)`` kernel over reflected borders (the release's
+    ``filter2D``)."""
     k = kernel.shape[-1]
     out = F.conv2d(_reflect_pad(x, k // 2).flatten(0, 1)[:, None], kernel.to(x)[None, None])
     return out.view_as(x)

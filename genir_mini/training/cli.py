@@ -12,6 +12,7 @@ checkpoint of ``--run-dir``. Also the ``genir-train`` script.
 """
 
 import argparse
+import json
 import time
 
 import torch
@@ -35,6 +36,9 @@ def main(argv=None):
     p.add_argument("--publish", action="store_true", help="ship the EMA weights to data/checkpoints")
     p.add_argument("--force", action="store_true", help="let --publish replace a checkpoint of a higher tier")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="an ablation: set a config entry by dotted path, e.g. teacher_norm='\"l1\"' or "
+                        "train.steps=500 (not with --publish)")
     e = sub.add_parser("evaluate", help="PSNR of a photo model as a denoiser on the test set (mean ± std)")
     e.add_argument("recipe", choices=["denoiser", "ddpm-photos"])
     e.add_argument("--run-dir", default=None, help="this run's last checkpoint (default: the shipped one)")
@@ -55,8 +59,12 @@ def main(argv=None):
         from ..data import corpus
 
         corpus.install()  # apt where it can (root), else a clear error saying how
+    overrides = _parse_overrides(args.set)
+    if overrides and args.publish:
+        parser.error("--set makes an ablation, which is not published: a shipped checkpoint is its recipe's")
     t0 = time.perf_counter()
-    out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress, data_dir=args.data_dir)
+    out = run(args.recipe, args.tier, run_dir, args.device, progress=not args.no_progress, data_dir=args.data_dir,
+              overrides=overrides)
     if not is_main_process():  # under torchrun, rank 0 reports and publishes
         return
     print(f"trained {args.recipe} ({args.tier}) in {out['train_seconds']} s on {out['hardware']}")
@@ -67,6 +75,20 @@ def main(argv=None):
         entry = hub.publish(args.recipe, out, force=args.force)
         print(f"published {entry['file']} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…)")
     print(f"total {time.perf_counter() - t0:.1f} s")
+
+
+def _parse_overrides(items) -> dict:
+    """``["a.b=1", 'c="l1"']`` → ``{"a.b": 1, "c": "l1"}``: JSON values, or the bare string where not JSON."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
 
 
 def evaluate_command(args):

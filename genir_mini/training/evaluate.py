@@ -11,8 +11,6 @@ import time
 import torch
 
 from .. import data, hub
-from ..operators import add_noise
-from .batches import sr_operator
 from .sampling import sample_images
 
 
@@ -105,12 +103,10 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
         classifier = hub.load("digit-classifier")
     else:
         clean, classifier = data.test_photographs(e["size"], "resize", e.get("names")), None
-    task = tasks.make_task("sr4", clean.shape[-1])
-    operator = sr_operator(config["data"])  # the grid the model was trained on builds its condition
-    if config["data"].get("operator") == "bicubic":  # chapter 5's sr4 task itself
-        measurements = {"": tasks.degrade(task, clean, seed=seed)}
-    else:  # the same blur, noise and seed on the config's grid (real-world SR's is centre-aligned)
-        measurements = {"": add_noise(operator.A(clean), task.sigma_n, seed=seed)}
+    # the grid the model was trained on: its condition and its bicubic task (real-world SR's is centre-aligned)
+    centred = config["data"].get("operator") == "bicubic-centred"
+    task = tasks.make_task("sr4-centred" if centred else "sr4", clean.shape[-1])
+    measurements = {"": tasks.degrade(task, clean, seed=seed)}
     if e.get("realworld"):  # the held-out real-world degradations of the test photographs (chapter 7)
         from ..operators import held_out_degradations
 
@@ -130,8 +126,8 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     figures = {"n": len(clean), "size": clean.shape[-1]}
     for prefix, y in measurements.items():
         for name, knobs in runs.items():
-            out = operator.init(y) if knobs is None else restore(
-                y, operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
+            out = task.operator.init(y) if knobs is None else restore(
+                y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
             out = out.clamp(0, 1)
             figures.update(_psnr_figures(prefix + name, out, clean))
             if classifier is not None:

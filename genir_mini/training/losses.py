@@ -80,7 +80,8 @@ def _sr_source(operator, y: torch.Tensor, device, sigma_p: float, generator):
 
 def oftsr_teacher_loss(config: dict):
     """OFTSR's conditional rectified-flow loss (``flowmaps.oftsr.teacher_loss``, slide 18) on ``(x, y)``
-    super-resolution pairs, with ``config["sigma_p"]`` and ``config["cond_dropout"]`` (default 0)."""
+    super-resolution pairs, with ``config["sigma_p"]``, ``config["cond_dropout"]`` (default 0) and
+    ``config["teacher_norm"]`` (``"l2"``, the default, or OFTSR's released ``"l1"``)."""
     from ..flowmaps import oftsr
     from ..units import to_signed
     from .batches import sr_operator
@@ -91,7 +92,8 @@ def oftsr_teacher_loss(config: dict):
         device = next(model.parameters()).device
         x, y = batch
         return oftsr.teacher_loss(model, to_signed(x).to(device), _sr_condition(operator, y, device),
-                                  config["sigma_p"], generator, config.get("cond_dropout", 0.0))
+                                  config["sigma_p"], generator, config.get("cond_dropout", 0.0),
+                                  config.get("teacher_norm", "l2"))
 
     return loss_fn
 

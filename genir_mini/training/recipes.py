@@ -295,7 +295,7 @@ def _oftsr_tiers(kind: str, train: dict, student: bool = False) -> dict:
     setup, channels = _OFTSR_SETUPS[kind], 1 if kind == "digits" else 3
     return {tier: {"sigma_p": 0.2, **({"distill": DISTILL} if student else {}),
                    "model": {"in_channels": channels, "cond_channels": channels, **setup["model"][tier]},
-                   "data": {**setup["data"][tier], **SR4_DATA}, "eval": setup["eval"][tier],
+                   "data": {**setup["data"][tier], **SR4_DATA}, "eval": dict(setup["eval"][tier]),
                    "train": train[tier]}
             for tier in TIERS}
 

@@ -29,14 +29,16 @@ def default_run_dir(name: str, tier: str) -> Path:
 
 
 def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progress: bool = True,
-        evaluate: bool = True, data_dir=None) -> dict:
+        evaluate: bool = True, data_dir=None, overrides: dict | None = None) -> dict:
     """Train recipe ``name`` at ``tier`` (resuming from ``run_dir``); return the model, EMA and figures.
 
     ``data_dir`` replaces the offline training data of the digit recipes by a folder of MNIST-format idx
-    files (the full MNIST or Fashion-MNIST of the GPU notebooks).
+    files (the full MNIST or Fashion-MNIST of the GPU notebooks). ``overrides`` sets config entries by dotted
+    path (``{"teacher_norm": "l1", "train.steps": 500}``): an ablation of the recipe, recorded in the returned
+    config (the CLI's ``--set``; such a run is not published).
     """
     recipe = get_recipe(name)
-    config = recipe.config(tier)
+    config = apply_overrides(recipe.config(tier), overrides or {})
     if data_dir is not None:
         if config.get("data", {}).get("source") != "digits":
             raise ValueError(f"data_dir applies to the digit recipes only, not to {name!r}")
@@ -59,6 +61,20 @@ def run(name: str, tier: str = "cpu", run_dir=None, device: str = "cpu", progres
     return {"recipe": name, "tier": tier, "config": config, "model": result.ema, "history": result.history,
             "train_seconds": round(result.seconds, 1), "hardware": hardware(device), "evaluation": figures,
             "steps": config["train"]["steps"], "net": recipe.net, "training": result.settings}
+
+
+def apply_overrides(config: dict, overrides: dict) -> dict:
+    """``config`` with each ``"a.b.c": value`` of ``overrides`` set (intermediate entries must exist, the last
+    may be new), in place; returns it."""
+    for path, value in overrides.items():
+        *parents, key = path.split(".")
+        node = config
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ValueError(f"override {path!r}: the config has no section {part!r}")
+            node = node[part]
+        node[key] = value
+    return config
 
 
 def teacher_model(name: str, tier: str, device="cpu", progress: bool = True) -> torch.nn.Module:
