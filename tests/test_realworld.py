@@ -168,6 +168,9 @@ def test_training_pairs_mix_both_degradations_on_one_grid():
     sharpened = {"data": {**config["data"], "sharpen_targets": True}}
     xs, _ = realworld_pair_batches(sharpened)(0, torch.Generator().manual_seed(0))
     assert torch.allclose(xs, operators.unsharp_mask(x)), "the release's gt_usm: sharpened targets"
+    for fraction in (0.0, 1.0):  # all real-world, all bicubic
+        only = {"data": {**config["data"], "bicubic_fraction": fraction}}
+        assert realworld_pair_batches(only)(0, torch.Generator().manual_seed(0))[1].shape == (4, 3, 8, 8)
     with pytest.raises(ValueError, match="bicubic-centred"):
         realworld_pair_batches({"data": {**config["data"], "operator": "bicubic"}})
 

@@ -117,11 +117,14 @@ def realworld_pair_batches(config: dict):
         x = data.random_patches(photos, d["batch"], d["patch"], generator)
         if d.get("sharpen_targets", False):  # the release's gt_usm: sharpened targets, degraded as such
             x = operators.unsharp_mask(x)
-        real = operators.realworld_degrade(x[:len(x) - n_bicubic], generator=generator)
-        bicubic = operator.A(x[len(x) - n_bicubic:])
-        if d.get("sigma_n", 0.0):
-            bicubic = operators.add_noise(bicubic, d["sigma_n"], generator=generator)
-        return x, torch.cat([real, bicubic])
+        split = len(x) - n_bicubic
+        ys = [operators.realworld_degrade(x[:split], generator=generator)] if split else []
+        if n_bicubic:
+            bicubic = operator.A(x[split:])
+            if d.get("sigma_n", 0.0):
+                bicubic = operators.add_noise(bicubic, d["sigma_n"], generator=generator)
+            ys.append(bicubic)
+        return x, torch.cat(ys)
 
     return batch_fn
 

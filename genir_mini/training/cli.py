@@ -37,8 +37,8 @@ def main(argv=None):
     p.add_argument("--force", action="store_true", help="let --publish replace a checkpoint of a higher tier")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                   help="an ablation: set a config entry by dotted path, e.g. teacher_norm='\"l1\"' or "
-                        "train.steps=500 (not with --publish)")
+                   help="an ablation: set a config entry by dotted path to a JSON value (or a bare string), "
+                        "e.g. teacher_norm=l1 or train.steps=500; not with --publish")
     e = sub.add_parser("evaluate", help="PSNR of a photo model as a denoiser on the test set (mean ± std)")
     e.add_argument("recipe", choices=["denoiser", "ddpm-photos"])
     e.add_argument("--run-dir", default=None, help="this run's last checkpoint (default: the shipped one)")
