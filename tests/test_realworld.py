@@ -184,3 +184,24 @@ def test_bad_input_is_named(photos):
         operators.realworld_degrade(photos, seed=0, settings={"blur": 1})
     with pytest.raises(ValueError):
         operators.realworld_degrade(photos[:, :1], seed=0)
+
+
+def test_a_restored_library_downscaled_photograph_is_not_improved_by_any_shift():
+    """The shipped real-world student, given photographs downscaled as PIL does, returns them on their own grid:
+    no sub-pixel shift of its output scores higher than the unshifted one."""
+    from PIL import Image
+
+    from genir_mini import hub
+    from genir_mini.flowmaps.meanflow import ConditionalMeanFlow
+    from genir_mini.restore.mfsr import mfsr
+
+    photos = data.test_photographs(96, "resize")
+    pil = torch.cat([data.to_tensor(np.asarray(Image.fromarray((data.to_numpy(p) * 255).round().astype(np.uint8))
+                                               .resize((24, 24), Image.BICUBIC))) for p in photos])
+    sigma_p = hub.manifest()["mfsr-student-photos"]["config"]["sigma_p"]
+    prior = ConditionalMeanFlow(hub.load("mfsr-student-photos"), sigma_p)
+
+    def restore(y):
+        return mfsr(y, operators.CentredBicubicSR(4), prior, generator=torch.Generator().manual_seed(0))
+
+    assert _best_shift(restore, pil, photos) == 0
