@@ -80,18 +80,16 @@ def _deblur_motion(size, seed):
                 description=f"motion blur (25×25, length 15 px, seed {seed}) + noise σ_n = 7.65/255")
 
 
-def _sr4(size, seed):
-    if size % 4:
-        raise ValueError(f"image_size must be divisible by 4 for task 'sr4', got {size}")
-    return dict(operator=SuperResolution(4), sigma_n=2.55 / 255, n_iter=24, sigma_min=4 / 255,
-                description="×4 super-resolution (bicubic kernel, decimation) + noise σ_n = 2.55/255")
+def _sr4_task(name, operator, grid):
+    """The ×4 bicubic task on one pixel grid (``sr4``: upper-left decimation; ``sr4-centred``: centred)."""
 
+    def make(size, seed):
+        if size % 4:
+            raise ValueError(f"image_size must be divisible by 4 for task {name!r}, got {size}")
+        return dict(operator=operator(4), sigma_n=2.55 / 255, n_iter=24, sigma_min=4 / 255,
+                    description=f"×4 super-resolution ({grid}) + noise σ_n = 2.55/255")
 
-def _sr4_centred(size, seed):
-    if size % 4:
-        raise ValueError(f"image_size must be divisible by 4 for task 'sr4-centred', got {size}")
-    return dict(operator=CentredBicubicSR(4), sigma_n=2.55 / 255, n_iter=24, sigma_min=4 / 255,
-                description="×4 super-resolution (bicubic resize, centre-aligned grid) + noise σ_n = 2.55/255")
+    return make
 
 
 def _inpaint_random(size, seed):
@@ -104,8 +102,9 @@ def _inpaint_box(size, seed):
                 description=f"inpainting, a {size // 2}×{size // 2} hole (seed {seed}) + noise σ_n = 2.55/255")
 
 
-TASKS = {"deblur-gaussian": _deblur_gaussian, "deblur-motion": _deblur_motion, "sr4": _sr4,
-         "sr4-centred": _sr4_centred,
+TASKS = {"deblur-gaussian": _deblur_gaussian, "deblur-motion": _deblur_motion,
+         "sr4": _sr4_task("sr4", SuperResolution, "bicubic kernel, decimation"),
+         "sr4-centred": _sr4_task("sr4-centred", CentredBicubicSR, "bicubic resize, centre-aligned grid"),
          "inpaint-random": _inpaint_random, "inpaint-box": _inpaint_box}
 
 
