@@ -57,6 +57,26 @@ def test_chapter_is_committed_clean_and_follows_the_skeleton(path):
     assert sum(c.source.count("assert ") for c in code) >= 3, "self-checks of the chapter's claims"
 
 
+CODE_COLUMN = 88  # characters of code the rendered book's code column shows without a scroll bar
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_visible_code_fits_the_code_column(path):
+    """Code a reader sees unfolded must fit the book's code column (the browser test measures the same on the
+    rendered page; this catches it in a second). Solutions are folded, so their lines are left out."""
+    wide = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code" or any(t in tags(cell) for t in FOLDED):
+            continue
+        inside = False
+        for line in cell.source.split("\n"):
+            inside = inside or "BEGIN SOLUTION" in line
+            if not inside and len(line) > CODE_COLUMN:
+                wide.append(f"{len(line)}: {line.strip()[:60]}")
+            inside = inside and "END SOLUTION" not in line
+    assert not wide, f"visible code lines wider than {CODE_COLUMN} characters: {wide}"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_executes_on_cpu(path):

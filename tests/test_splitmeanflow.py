@@ -135,3 +135,34 @@ def test_bad_input_names_the_argument():
         splitmeanflow.loss(random_unet().float(), torch.rand(2, 1, 8, 8), fraction_boundary=1.5)
     with pytest.raises(TypeError, match="fraction_equal"):
         splitmeanflow.loss(random_unet().float(), torch.rand(2, 1, 8, 8), fraction_equal=0.5)
+
+
+def test_distillation_takes_the_teachers_velocity_on_the_boundary_only():
+    """With every sample on the boundary the distillation loss is flow matching against the teacher: zero when
+    the teacher's velocity is the student's own u(x, t, t), positive when it is not; with half on the
+    boundary the teacher is evaluated on those samples only."""
+    student, x1 = random_unet().float(), torch.rand(6, 1, 8, 8)
+    own = lambda x, t: meanflow.average_velocity(student)(x, t, t)  # noqa: E731
+    with torch.no_grad():
+        same = splitmeanflow.distillation_loss(student, own, x1, torch.Generator().manual_seed(0),
+                                               fraction_boundary=1.0)
+        shifted = splitmeanflow.distillation_loss(student, lambda x, t: own(x, t) + 0.1, x1,
+                                                  torch.Generator().manual_seed(0), fraction_boundary=1.0)
+    assert same < 1e-10 < shifted
+    seen = []
+    spy = lambda x, t: (seen.append(len(x)), own(x, t))[1]  # noqa: E731
+    splitmeanflow.distillation_loss(student, spy, torch.rand(64, 1, 8, 8), torch.Generator().manual_seed(1))
+    assert len(seen) == 1 and 16 < seen[0] < 48  # DISTILLATION: half of the 64 samples on the boundary
+
+
+def test_the_uniform_time_law_is_uniform():
+    """``law="uniform"`` (SplitMeanFlow's re-implementations): t and r are the smaller and larger of two U(0, 1)
+    draws (KS distance against their closed-form CDFs 1 − (1 − x)² and x²)."""
+    from scipy import stats
+
+    t, _, r = splitmeanflow.sample_split_times(20000, torch.Generator().manual_seed(0), fraction_boundary=0.0,
+                                               **{k: splitmeanflow.DISTILLATION[k] for k in meanflow.TIME_LAW})
+    assert stats.kstest(t.double().numpy(), lambda x: 1 - (1 - x) ** 2).statistic < 0.02
+    assert stats.kstest(r.double().numpy(), lambda x: x ** 2).statistic < 0.02
+    with pytest.raises(ValueError, match="law must be one of"):
+        meanflow.sample_times(4, law="beta")

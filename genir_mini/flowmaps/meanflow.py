@@ -50,7 +50,7 @@ OFFICIAL_SETTINGS = {
 }
 # The book's digits are 28×28 pixels and a small UNet, the kind of model of the CIFAR-10 settings; the improved
 # one puts s near the data end (where a one-step generation jumps to) and t anywhere.
-DEFAULTS = {"mean_s": None, "std_s": None, **OFFICIAL_SETTINGS["cifar10-improved"]}
+DEFAULTS = {"law": "logit-normal", "mean_s": None, "std_s": None, **OFFICIAL_SETTINGS["cifar10-improved"]}
 
 
 def average_velocity(net, cond: torch.Tensor | None = None):
@@ -69,7 +69,10 @@ def flow_map(net, cond: torch.Tensor | None = None) -> AverageVelocityMap:
     return AverageVelocityMap(average_velocity(net, cond))
 
 
-TIME_LAW = ("mean", "std", "mean_s", "std_s")
+# the law of the two training times: logit-normal (the papers'; mean, std and optionally s's own mean_s, std_s) or
+# uniform on [0, 1] (SplitMeanFlow's public re-implementations; the means and stds are then unused)
+TIME_LAW = ("law", "mean", "std", "mean_s", "std_s")
+TIME_LAWS = ("logit-normal", "uniform")
 
 
 def merge_settings(settings: dict, defaults: dict = DEFAULTS, what: str = "MeanFlow") -> dict:
@@ -90,18 +93,24 @@ def merge_settings(settings: dict, defaults: dict = DEFAULTS, what: str = "MeanF
 def sample_times(n: int, generator: torch.Generator | None = None, *,
                  fraction_equal: float = DEFAULTS["fraction_equal"], **law):
     """Training times ``(t, s)``, two ``(n,)`` tensors with t ≤ s: logit-normal draws sigmoid(mean + std·n),
-    two of one law (``mean_s`` None) or t's and s's own (LN(``mean_s``, ``std_s``)), sorted; then s = t for
-    a random ``fraction_equal`` of the samples (flow matching). ``law``: some of ``mean``, ``std``, ``mean_s``,
-    ``std_s`` over ``DEFAULTS``' law (``merge_settings``: a law given by its mean or std alone is one law)."""
+    two of one law (``mean_s`` None) or t's and s's own (LN(``mean_s``, ``std_s``)), or two uniform draws
+    (``law="uniform"``), sorted; then s = t for a random ``fraction_equal`` of the samples (flow matching).
+    ``law``: some of ``law``, ``mean``, ``std``, ``mean_s``, ``std_s`` over ``DEFAULTS``' law
+    (``merge_settings``: a law given by its mean or std alone is one law)."""
     if not 0 <= fraction_equal <= 1:
         raise ValueError(f"fraction_equal must lie in [0, 1], got {fraction_equal!r}")
     law = merge_settings(law, {k: DEFAULTS[k] for k in TIME_LAW}, "time-law")
-    mean, std, mean_s, std_s = (law[k] for k in TIME_LAW)
-    if not std > 0 or (mean_s is not None and not (std_s or 0) > 0):
+    kind, mean, std, mean_s, std_s = (law[k] for k in TIME_LAW)
+    if kind not in TIME_LAWS:
+        raise ValueError(f"law must be one of {TIME_LAWS}, got {kind!r}")
+    if kind == "uniform":
+        a, b = torch.rand(n, generator=generator), torch.rand(n, generator=generator)
+    elif not std > 0 or (mean_s is not None and not (std_s or 0) > 0):
         raise ValueError(f"std (and std_s with mean_s) must be positive, got std={std!r}, std_s={std_s!r}")
-    a = torch.sigmoid(mean + std * torch.randn(n, generator=generator))
-    b = torch.sigmoid((mean if mean_s is None else mean_s) + (std if mean_s is None else std_s)
-                      * torch.randn(n, generator=generator))
+    else:
+        a = torch.sigmoid(mean + std * torch.randn(n, generator=generator))
+        b = torch.sigmoid((mean if mean_s is None else mean_s) + (std if mean_s is None else std_s)
+                          * torch.randn(n, generator=generator))
     t, s = torch.minimum(a, b), torch.maximum(a, b)
     equal = torch.rand(n, generator=generator) < fraction_equal
     return t, torch.where(equal, t, s)
@@ -220,7 +229,7 @@ def start_from_velocity(net: torch.nn.Module, velocity_net: torch.nn.Module) -> 
     return net
 
 
-__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "TIME_LAW", "merge_settings", "average_velocity", "flow_map",
+__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "TIME_LAW", "TIME_LAWS", "merge_settings", "average_velocity", "flow_map",
            "sample_times", "identity_target",
            "adaptive_loss", "loss", "guided_velocity", "distillation_loss", "start_from_velocity",
            "ConditionalMeanFlow"]

@@ -35,8 +35,14 @@ from .meanflow import OFFICIAL_SETTINGS, TIME_LAW, adaptive_loss, average_veloci
 # velocity grew without bound at every boundary share up to a half; with p = 0 it trained at a quarter and
 # above and grew without bound at a tenth and below. Chapter 8 repeats the experiment; digits with p = 0.75 and
 # half on the boundary gave one-step FD above 5,000 after 1,750 steps.
-DEFAULTS = {**{k: v for k, v in OFFICIAL_SETTINGS["cifar10-improved"].items() if k != "fraction_equal"},
+DEFAULTS = {"law": "logit-normal",
+            **{k: v for k, v in OFFICIAL_SETTINGS["cifar10-improved"].items() if k != "fraction_equal"},
             "fraction_boundary": 0.75, "p": 0.0}
+# SplitMeanFlow as the paper uses it, distillation (``distillation_loss``): the boundary velocity from a frozen
+# flow-matching teacher, with the settings of the public re-implementations of Algorithm 1 (half of the samples
+# on the boundary, t and r uniform on [0, 1], the plain squared error); the student starts from the teacher's
+# weights (``meanflow.start_from_velocity``), which is the flow-matching warm-up one of them trains first.
+DISTILLATION = {**DEFAULTS, "law": "uniform", "fraction_boundary": 0.5}
 
 
 def sample_split_times(n: int, generator: torch.Generator | None = None,
@@ -124,15 +130,36 @@ def conditional_loss(net, x0: torch.Tensor, x1: torch.Tensor, cond: torch.Tensor
                             settings["p"], settings["c"])
 
 
+def distillation_loss(student, teacher_velocity, x1: torch.Tensor, generator: torch.Generator | None = None,
+                      **settings) -> torch.Tensor:
+    """SplitMeanFlow distillation (the paper's use; the talk's slide 29): (8.2) on data ``x1`` ``(N, C, H, W)``
+    in [0, 1] with x₀ ~ N(0, I), x_t = (1 − t)·x₀ + t·x₁ and, on the boundary samples (r = t), the frozen
+    teacher's velocity ``teacher_velocity(x, t)`` (for example a flow-matching ``UNet``) in place of x₁ − x₀;
+    ``settings`` override ``DISTILLATION``. The teacher runs without gradient on the boundary samples only."""
+    check_image(x1, "x1", value_range=True)
+    settings = _settings(settings, DISTILLATION)
+    device = next(student.parameters()).device
+    z1 = to_signed(x1)
+    x0 = torch.randn(z1.shape, generator=generator)
+    t, s, r = (z.to(device) for z in sample_split_times(len(z1), generator, **_time_settings(settings)))
+    x_t = interpolate(x0, z1, t.cpu()).to(device)
+    v = torch.zeros_like(x_t)
+    boundary = r == t
+    if bool(boundary.any()):
+        with torch.no_grad():
+            v[boundary] = teacher_velocity(x_t[boundary], t[boundary])
+    return consistency_loss(student, x_t, v, t, s, r, p=settings["p"], c=settings["c"])
+
+
 def _time_settings(settings: dict) -> dict:
     return {k: settings[k] for k in ("fraction_boundary", *TIME_LAW)}
 
 
-def _settings(settings: dict) -> dict:
-    if not 0 <= settings.get("fraction_boundary", DEFAULTS["fraction_boundary"]) <= 1:
+def _settings(settings: dict, defaults: dict = DEFAULTS) -> dict:
+    if not 0 <= settings.get("fraction_boundary", defaults["fraction_boundary"]) <= 1:
         raise ValueError(f"fraction_boundary must lie in [0, 1], got {settings['fraction_boundary']!r}")
-    return merge_settings(settings, DEFAULTS, "SplitMeanFlow")
+    return merge_settings(settings, defaults, "SplitMeanFlow")
 
 
-__all__ = ["DEFAULTS", "sample_split_times", "split_target", "splitting_residual", "consistency_loss", "loss",
-           "conditional_loss"]
+__all__ = ["DEFAULTS", "DISTILLATION", "sample_split_times", "split_target", "splitting_residual",
+           "consistency_loss", "loss", "conditional_loss", "distillation_loss"]

@@ -203,7 +203,7 @@ def _noise(x, g, s, stage):
         noise = sigma * torch.randn((1, 1, *x.shape[-2:]) if gray else x.shape, generator=g)
     else:
         scale = _uniform(g, *s["poisson_scale_range" + stage])
-        base = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]) if gray else x
+        base = (0.2989 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]) if gray else x
         base = (base * 255).round().clamp(0, 255) / 255
         levels = _levels(base)
         noise = scale * (torch.poisson(base * levels, generator=g) / levels - base)

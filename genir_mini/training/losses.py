@@ -124,6 +124,20 @@ def oftsr_distillation_loss(config: dict, teacher: torch.nn.Module):
     return loss_fn
 
 
+def splitmeanflow_distillation_loss(config: dict, teacher: torch.nn.Module):
+    """SplitMeanFlow distillation of a flow-matching ``teacher`` (``flowmaps.splitmeanflow.distillation_loss``,
+    chapter 8) on batches of data, with ``config["splitmeanflow"]`` over ``splitmeanflow.DISTILLATION``."""
+    from ..flowmaps import splitmeanflow
+
+    teacher.eval().requires_grad_(False)
+
+    def loss_fn(model, batch, generator):
+        teacher.to(next(model.parameters()).device)
+        return splitmeanflow.distillation_loss(model, teacher, batch, generator, **config.get("splitmeanflow", {}))
+
+    return loss_fn
+
+
 def mfsr_distillation_loss(config: dict, teacher: torch.nn.Module):
     """MeanFlow distillation of a conditional-flow ``teacher`` (``flowmaps.meanflow.distillation_loss``,
     chapter 7's MFSR) on ``(x, y)`` pairs: the path from OFTSR's source x₀ (σ_p = ``config["sigma_p"]``) to x,
