@@ -90,8 +90,10 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
     centre-aligned grid for a model trained there, ``data.operator``): PSNR (dB) mean and ``_std`` over
     the test digits (``eval.digits``, padded to 32×32; plus the share the digit classifier reads correctly)
     or the test photographs (``eval.size``, whole scenes resized), and the bicubic baseline; with
-    ``eval.realworld``, the same on the photographs' held-out real-world degradations (``realworld_`` names)."""
-    from ..evaluation import tasks
+    ``eval.realworld``, the same on the photographs' held-out real-world degradations (``realworld_`` names).
+    Photographs of at least ``realism.NIQE_MIN_SIZE`` px also get NIQE, mean and ``_std`` (``niqe_`` names,
+    with ``niqe_photographs``)."""
+    from ..evaluation import realism, tasks
     from ..flowmaps import oftsr
     from ..restore.oftsr import oftsr as restore
 
@@ -124,12 +126,17 @@ def evaluate_oftsr(model, config, seed=0) -> dict:
         prior = oftsr.ConditionalFlow(model, config["sigma_p"], student=student)
     runs = {"bicubic": None, **runs}
     figures = {"n": len(clean), "size": clean.shape[-1]}
+    niqe = classifier is None and min(clean.shape[-2:]) >= realism.NIQE_MIN_SIZE
+    if niqe:
+        figures.update(_niqe_figures("niqe_photographs", clean))
     for prefix, y in measurements.items():
         for name, knobs in runs.items():
             out = task.operator.init(y) if knobs is None else restore(
                 y, task.operator, prior, generator=torch.Generator().manual_seed(seed), **knobs)
             out = out.clamp(0, 1)
             figures.update(_psnr_figures(prefix + name, out, clean))
+            if niqe:
+                figures.update(_niqe_figures(f"niqe_{prefix}{name}", out))
             if classifier is not None:
                 read = (classifier(out[..., 2:-2, 2:-2]).argmax(1) == labels).float().mean().item()
                 figures[f"read_correctly_{prefix}{name}"] = round(read, 4)
@@ -171,6 +178,14 @@ def _psnr_figures(name: str, estimate: torch.Tensor, clean: torch.Tensor) -> dic
 
     mean, std = spread.mean_std(metrics.psnr(estimate, clean))
     return {f"psnr_{name}": round(mean, 3), f"psnr_{name}_std": round(std, 3)}
+
+
+def _niqe_figures(name: str, images: torch.Tensor) -> dict:
+    """``<name>`` and ``<name>_std``: NIQE's mean and spread over the images (lower is more natural), rounded."""
+    from ..evaluation import realism, spread
+
+    mean, std = spread.mean_std(realism.niqe(images))
+    return {name: round(mean, 3), f"{name}_std": round(std, 3)}
 
 
 def _device(model):

@@ -373,6 +373,8 @@ def _mfsr_tiers(train: dict) -> dict:
         config["cond_dropout"] = 0.1
         config["data"].update({"operator": "bicubic-centred", "bicubic_fraction": 0.25})
         config["eval"]["realworld"] = True
+        if tier == "cpu":  # NIQE needs 192 px (realism.NIQE_MIN_SIZE)
+            config["eval"]["size"] = 192
         if tier != "smoke":
             config["data"].update({"batch": 8 if tier == "cpu" else 32, "patch": 64 if tier == "cpu" else 128})
     return tiers
