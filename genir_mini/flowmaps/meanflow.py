@@ -229,7 +229,7 @@ def start_from_velocity(net: torch.nn.Module, velocity_net: torch.nn.Module) -> 
     return net
 
 
-__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "TIME_LAW", "TIME_LAWS", "merge_settings", "average_velocity", "flow_map",
-           "sample_times", "identity_target",
+__all__ = ["OFFICIAL_SETTINGS", "DEFAULTS", "TIME_LAW", "TIME_LAWS", "merge_settings", "average_velocity",
+           "flow_map", "sample_times", "identity_target",
            "adaptive_loss", "loss", "guided_velocity", "distillation_loss", "start_from_velocity",
            "ConditionalMeanFlow"]

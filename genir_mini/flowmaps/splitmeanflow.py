@@ -141,8 +141,9 @@ def distillation_loss(student, teacher_velocity, x1: torch.Tensor, generator: to
     device = next(student.parameters()).device
     z1 = to_signed(x1)
     x0 = torch.randn(z1.shape, generator=generator)
-    t, s, r = (z.to(device) for z in sample_split_times(len(z1), generator, **_time_settings(settings)))
-    x_t = interpolate(x0, z1, t.cpu()).to(device)
+    t, s, r = sample_split_times(len(z1), generator, **_time_settings(settings))
+    x_t = interpolate(x0, z1, t).to(device)
+    t, s, r = t.to(device), s.to(device), r.to(device)
     v = torch.zeros_like(x_t)
     boundary = r == t
     if bool(boundary.any()):

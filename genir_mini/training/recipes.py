@@ -218,7 +218,7 @@ def _splitmeanflow_task(config, teacher):
 # fm-digits' weights, with the interval-splitting target (flowmaps.splitmeanflow) in place of the JVP's and
 # fm-digits' velocity on the boundary half of the samples (the re-implementations' settings,
 # splitmeanflow.DISTILLATION); a fine-tuning learning rate, as MFSR's student, for 1,000 steps at the cpu tier
-# (40 % of MeanFlow's 2,500 from scratch: a SplitMeanFlow step costs about 1.5 flow-matching steps).
+# (40 % of MeanFlow's 2,500 from scratch; about an hour on a shared 2-core machine).
 SPLITMEANFLOW_DIGITS = Recipe(
     name="splitmeanflow-digits",
     description="SplitMeanFlow (average velocity from interval splitting, no JVP) on 28×28 digits, distilled "
