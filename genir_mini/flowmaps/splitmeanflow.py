@@ -105,15 +105,21 @@ def loss(net, x1: torch.Tensor, generator: torch.Generator | None = None, **sett
     """SplitMeanFlow from scratch on data ``x1`` ``(N, C, H, W)`` in [0, 1]: x₀ ~ N(0, I), (t, s, r) from
     ``sample_split_times``, x_t = (1 − t)·x₀ + t·x₁ and the boundary velocity v = x₁ − x₀; ``settings``
     override ``DEFAULTS``."""
-    check_image(x1, "x1", value_range=True)
     settings = _settings(settings)
+    x0, z1, x_t, (t, s, r) = _noise_to_data(net, x1, generator, settings)
+    return consistency_loss(net, x_t, velocity_target(x0, z1).to(x_t.device), t, s, r, p=settings["p"],
+                            c=settings["c"])
+
+
+def _noise_to_data(net, x1, generator, settings):
+    """The unconditional path of ``loss`` and ``distillation_loss``: x₀ ~ N(0, I) and z₁ = x1 in model units
+    (on the CPU), x_t and the times (t, s, r) from ``sample_split_times`` (on ``net``'s device)."""
+    check_image(x1, "x1", value_range=True)
     device = next(net.parameters()).device
     z1 = to_signed(x1)
     x0 = torch.randn(z1.shape, generator=generator)
     t, s, r = sample_split_times(len(z1), generator, **_time_settings(settings))
-    x_t = interpolate(x0, z1, t).to(device)
-    return consistency_loss(net, x_t, velocity_target(x0, z1).to(device), t.to(device), s.to(device),
-                            r.to(device), p=settings["p"], c=settings["c"])
+    return x0, z1, interpolate(x0, z1, t).to(device), (t.to(device), s.to(device), r.to(device))
 
 
 def conditional_loss(net, x0: torch.Tensor, x1: torch.Tensor, cond: torch.Tensor,
@@ -136,14 +142,8 @@ def distillation_loss(student, teacher_velocity, x1: torch.Tensor, generator: to
     in [0, 1] with x₀ ~ N(0, I), x_t = (1 − t)·x₀ + t·x₁ and, on the boundary samples (r = t), the frozen
     teacher's velocity ``teacher_velocity(x, t)`` (for example a flow-matching ``UNet``) in place of x₁ − x₀;
     ``settings`` override ``DISTILLATION``. The teacher runs without gradient on the boundary samples only."""
-    check_image(x1, "x1", value_range=True)
     settings = _settings(settings, DISTILLATION)
-    device = next(student.parameters()).device
-    z1 = to_signed(x1)
-    x0 = torch.randn(z1.shape, generator=generator)
-    t, s, r = sample_split_times(len(z1), generator, **_time_settings(settings))
-    x_t = interpolate(x0, z1, t).to(device)
-    t, s, r = t.to(device), s.to(device), r.to(device)
+    _, _, x_t, (t, s, r) = _noise_to_data(student, x1, generator, settings)
     v = torch.zeros_like(x_t)
     boundary = r == t
     if bool(boundary.any()):

@@ -174,17 +174,23 @@ def evaluate_restoration(model, config, seed=0) -> dict:
 
 def _psnr_figures(name: str, estimate: torch.Tensor, clean: torch.Tensor) -> dict:
     """``psnr_<name>`` and ``psnr_<name>_std``: the PSNR's mean and spread over the images, rounded."""
-    from ..evaluation import metrics, spread
+    from ..evaluation import metrics
 
-    mean, std = spread.mean_std(metrics.psnr(estimate, clean))
-    return {f"psnr_{name}": round(mean, 3), f"psnr_{name}_std": round(std, 3)}
+    return _spread_figures(f"psnr_{name}", metrics.psnr(estimate, clean))
 
 
 def _niqe_figures(name: str, images: torch.Tensor) -> dict:
     """``<name>`` and ``<name>_std``: NIQE's mean and spread over the images (lower is more natural), rounded."""
-    from ..evaluation import realism, spread
+    from ..evaluation import realism
 
-    mean, std = spread.mean_std(realism.niqe(images))
+    return _spread_figures(name, realism.niqe(images))
+
+
+def _spread_figures(name: str, values) -> dict:
+    """``<name>`` and ``<name>_std``: the mean and spread of per-image ``values``, rounded."""
+    from ..evaluation import spread
+
+    mean, std = spread.mean_std(values)
     return {name: round(mean, 3), f"{name}_std": round(std, 3)}
 
 

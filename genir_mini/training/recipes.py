@@ -214,7 +214,7 @@ def _splitmeanflow_task(config, teacher):
     return generative_batches(config), splitmeanflow_distillation_loss(config, teacher)
 
 
-# SplitMeanFlow (chapter 8) as the paper uses it, distillation: MeanFlow's network, data and steps, started from
+# SplitMeanFlow (chapter 8) as the paper uses it, distillation: MeanFlow's network and data, started from
 # fm-digits' weights, with the interval-splitting target (flowmaps.splitmeanflow) in place of the JVP's and
 # fm-digits' velocity on the boundary half of the samples (the re-implementations' settings,
 # splitmeanflow.DISTILLATION); a fine-tuning learning rate, as MFSR's student, for 1,000 steps at the cpu tier
